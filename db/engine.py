@@ -1,0 +1,91 @@
+"""Engines and sessions: URL translation, SQLite pragmas, the async session factory.
+
+Users write one ``DATABASE_URL`` (``sqlite:///data/x.db``, ``postgresql://...``); the
+async driver (aiosqlite, psycopg) and the sync one Alembic uses are derived from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.errors import UnsupportedDatabaseURL
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+def _backend(url: str) -> tuple[str, sa.URL]:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UnsupportedDatabaseURL(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise UnsupportedDatabaseURL(
+            f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://..."
+        )
+    return backend, parsed
+
+
+def async_url(url: str) -> sa.URL:
+    backend, parsed = _backend(url)
+    return parsed.set(drivername=_ASYNC_DRIVERS[backend])
+
+
+def sync_url(url: str) -> sa.URL:
+    backend, parsed = _backend(url)
+    return parsed.set(drivername=_SYNC_DRIVERS[backend])
+
+
+def is_sqlite(url: str) -> bool:
+    return _backend(url)[0] == "sqlite"
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the directory of a SQLite file, so the default ``./data/`` just works."""
+    backend, parsed = _backend(url)
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the bot read while ingestion writes; busy_timeout rides out short locks.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def install_sqlite_pragmas(engine: sa.Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    ensure_sqlite_dir(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if not is_sqlite(url):
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_async_engine(async_url(url), **kwargs)
+    install_sqlite_pragmas(engine.sync_engine)
+    return engine
+
+
+def create_sync_engine(url: str) -> sa.Engine:
+    ensure_sqlite_dir(url)
+    engine = sa.create_engine(sync_url(url))
+    install_sqlite_pragmas(engine)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

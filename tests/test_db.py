@@ -1,0 +1,139 @@
+"""Storage on both engines: migrations, pragmas, feed and article queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import SQLModel, select
+
+from db import queries
+from db.engine import async_url, create_sync_engine, sync_url
+from db.errors import FeedExists, FeedNotFound, UnsupportedDatabaseURL
+from db.migrate import current_revision, head_revision
+from db.models import Article, ArticleSource
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_migrations_bring_an_empty_database_to_head(database_url: str) -> None:
+    assert current_revision(database_url) == head_revision()
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    engine = create_sync_engine(database_url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
+    from db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade(url)
+    engine = create_sync_engine(url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("given", "async_driver", "sync_driver"),
+    [
+        ("sqlite:///data/x.db", "sqlite+aiosqlite", "sqlite"),
+        ("postgresql://u@h/db", "postgresql+psycopg", "postgresql+psycopg"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg", "postgresql+psycopg"),
+    ],
+)
+def test_database_urls_map_to_async_and_sync_drivers(
+    given: str, async_driver: str, sync_driver: str
+) -> None:
+    assert async_url(given).drivername == async_driver
+    assert sync_url(given).drivername == sync_driver
+
+
+@pytest.mark.parametrize("bad", ["mysql://u@h/db", "not a url", ""])
+def test_unsupported_database_urls_are_refused_clearly(bad: str) -> None:
+    with pytest.raises(UnsupportedDatabaseURL):
+        async_url(bad)
+
+
+async def test_a_feed_is_added_once_and_found_by_id_or_url(sessions) -> None:
+    async with sessions() as s, s.begin():
+        feed = await queries.add_feed(s, "https://example.org/rss", now=NOW)
+    async with sessions() as s:
+        with pytest.raises(FeedExists):
+            await queries.add_feed(s, "https://example.org/rss", now=NOW)
+    async with sessions() as s:
+        assert (await queries.find_feed(s, str(feed.id))).url == "https://example.org/rss"
+        assert (await queries.find_feed(s, "https://example.org/rss")).id == feed.id
+        with pytest.raises(FeedNotFound):
+            await queries.find_feed(s, "https://nowhere.example/")
+
+
+async def test_importing_keeps_existing_feeds_and_adds_the_rest(sessions) -> None:
+    async with sessions() as s, s.begin():
+        await queries.add_feed(s, "https://a.example/rss", now=NOW, title="kept title")
+    async with sessions() as s, s.begin():
+        added = await queries.add_feeds_missing(
+            s, [("https://a.example/rss", "other"), ("https://b.example/rss", None)], now=NOW
+        )
+    assert [f.url for f in added] == ["https://b.example/rss"]
+    async with sessions() as s:
+        feeds = await queries.list_feeds(s)
+    assert [(f.url, f.title) for f in feeds] == [
+        ("https://a.example/rss", "kept title"),
+        ("https://b.example/rss", None),
+    ]
+
+
+async def test_due_feeds_are_enabled_feeds_whose_check_has_come(sessions) -> None:
+    async with sessions() as s, s.begin():
+        due = await queries.add_feed(s, "https://due.example/", now=NOW)
+        later = await queries.add_feed(s, "https://later.example/", now=NOW)
+        later.next_check = NOW + timedelta(minutes=5)
+        off = await queries.add_feed(s, "https://off.example/", now=NOW)
+        off.enabled = False
+    async with sessions() as s:
+        assert [f.id for f in await queries.due_feeds(s, now=NOW)] == [due.id]
+        every = await queries.due_feeds(s, now=NOW, include_all=True)
+        assert {f.id for f in every} == {due.id, later.id}
+        assert await queries.next_due_time(s) == NOW
+
+
+async def test_times_come_back_as_aware_utc(sessions) -> None:
+    berlin = datetime(2026, 3, 1, 13, 0, tzinfo=UTC).astimezone()
+    async with sessions() as s, s.begin():
+        feed = await queries.add_feed(s, "https://tz.example/", now=berlin)
+    async with sessions() as s:
+        stored = await queries.find_feed(s, str(feed.id))
+    assert stored.created_at == berlin
+    assert stored.created_at.tzinfo == UTC
+
+
+async def test_removing_a_feed_keeps_its_articles_but_drops_the_links(sessions) -> None:
+    async with sessions() as s, s.begin():
+        feed = await queries.add_feed(s, "https://gone.example/", now=NOW)
+        article = Article(
+            url="https://gone.example/a",
+            title="A",
+            published=NOW,
+            first_seen=NOW,
+            text="text",
+            content_hash="h",
+        )
+        s.add(article)
+        await s.flush()
+        await queries.link_source(s, article_id=article.id, feed_id=feed.id, guid="g1", now=NOW)
+    async with sessions() as s, s.begin():
+        await queries.remove_feed(s, str(feed.id))
+    async with sessions() as s:
+        assert await queries.article_count(s) == 1
+        links = await s.exec(select(sa.func.count()).select_from(ArticleSource))
+        assert links.one() == 0
