@@ -1,0 +1,327 @@
+"""The ``sciforum`` command line: database, feeds, one-off ingestion, the long-running process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from bot.catalog import import_feeds, read_feed_list
+from bot.context import AppContext, open_context
+from bot.errors import BotError
+from bot.ingest import PassReport
+from bot.preview import preview_target
+from bot.render import render_card_text
+from bot.runner import run_forever
+from bot.settings import Settings, configure_logging, load_settings
+from db import queries
+from db.errors import DatabaseError, FeedExists, FeedNotFound
+from db.migrate import upgrade
+from summaries.errors import SummariesError
+from summaries.feedlists import FeedRef, render_opml
+from summaries.fetch import Fetcher
+from summaries.summarize import ALGORITHMS, DEFAULT_ALGORITHM
+from summaries.summarize import summarize as summarize_text
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="SciForum Digest: science news and forums, summarized, in Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+feeds_app = typer.Typer(help="Manage the feeds that are read.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(feeds_app, name="feeds")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Load settings and run one async command; expected failures become one clear line."""
+    try:
+        settings = _settings()
+        return asyncio.run(factory(settings))
+    except BotError as exc:
+        raise _fail(str(exc), 2) from None
+    except (DatabaseError, SummariesError) as exc:
+        raise _fail(str(exc)) from None
+    except OperationalError as exc:
+        raise _fail(f"database unavailable: {exc.orig or exc}") from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest version."""
+
+    async def go(settings: Settings) -> None:
+        await asyncio.to_thread(upgrade, settings.database_url)
+        out.print(f"database at newest schema ({settings.database_url.split('@')[-1]})")
+
+    _run(go)
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: str,
+    title: Annotated[
+        str | None, typer.Option(help="A name to show until the feed gives its own.")
+    ] = None,
+) -> None:
+    """Add a feed by URL (checked on the next ingest pass)."""
+    if not url.startswith(("http://", "https://")):
+        raise _fail(f"not an http(s) URL: {url}", 2)
+
+    async def go(settings: Settings) -> None:
+        async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
+            try:
+                feed = await queries.add_feed(session, url, now=_now(), title=title)
+            except FeedExists:
+                raise _fail(f"already added: {url}") from None
+            out.print(f"added feed {feed.id}: {url}")
+
+    _run(go)
+
+
+@feeds_app.command("remove")
+def feeds_remove(ref: Annotated[str, typer.Argument(help="Feed id or URL.")]) -> None:
+    """Remove a feed (its stored articles stay)."""
+
+    async def go(settings: Settings) -> None:
+        async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
+            try:
+                feed = await queries.remove_feed(session, ref)
+            except FeedNotFound:
+                raise _fail(f"no feed {ref!r}") from None
+            out.print(f"removed feed {feed.id}: {feed.url}")
+
+    _run(go)
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{int(seconds // size)}{unit}"
+            break
+    else:
+        text = f"{int(seconds)}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+@feeds_app.command("list")
+def feeds_list() -> None:
+    """List feeds with their health: status, last check, next check, errors."""
+
+    async def go(settings: Settings) -> None:
+        async with open_context(settings) as ctx, ctx.sessions() as session:
+            feeds = await queries.list_feeds(session)
+        now = _now()
+        table = Table("id", "status", "feed", "last check", "next", "errors", "last error")
+        for feed in feeds:
+            if not feed.enabled:
+                status = "[red]disabled[/]"
+            elif feed.consecutive_errors:
+                status = "[yellow]failing[/]"
+            elif feed.last_success is None:
+                status = "new"
+            else:
+                status = "[green]ok[/]"
+            name = feed.url if not feed.title else f"{feed.title}\n[dim]{feed.url}[/]"
+            table.add_row(
+                str(feed.id),
+                status,
+                name,
+                _ago(feed.last_checked, now),
+                _ago(feed.next_check, now) if feed.enabled else "-",
+                f"{feed.consecutive_errors} ({feed.total_errors} total)",
+                (feed.disabled_reason or feed.last_error or "")[:80],
+            )
+        out.print(table if feeds else "no feeds yet: sciforum feeds add URL")
+
+    _run(go)
+
+
+@feeds_app.command("import")
+def feeds_import(path: Path) -> None:
+    """Add every feed of an OPML file or a list of URLs (existing feeds are kept)."""
+
+    async def go(settings: Settings) -> None:
+        refs = read_feed_list(path)
+        async with open_context(settings) as ctx:
+            added = await import_feeds(ctx, refs)
+        out.print(f"{added} feeds added, {len(refs) - added} already present")
+
+    _run(go)
+
+
+@feeds_app.command("export")
+def feeds_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """Write every feed as OPML."""
+
+    async def go(settings: Settings) -> None:
+        async with open_context(settings) as ctx, ctx.sessions() as session:
+            feeds = await queries.list_feeds(session)
+        opml = render_opml([FeedRef(f.url, f.title) for f in feeds])
+        if output is None:
+            sys.stdout.write(opml)
+        else:
+            output.write_text(opml, encoding="utf-8")
+            err.print(f"{len(feeds)} feeds written to {output}")
+
+    _run(go)
+
+
+def _report_table(report: PassReport, seconds: float) -> Table:
+    table = Table(title=f"ingest pass ({seconds:.1f}s)")
+    for column in ("checked", "not modified", "failed", "disabled", "new articles", "duplicates"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(report.checked),
+        str(report.not_modified),
+        str(report.failed),
+        str(report.disabled),
+        str(len(report.new_articles)),
+        str(report.duplicates),
+    )
+    return table
+
+
+async def _pass_with_progress(ctx: AppContext, *, include_all: bool) -> PassReport:
+    if not out.is_terminal:
+        return await ctx.ingestor.run_pass(now=_now(), include_all=include_all)
+    with Progress(
+        TextColumn("feeds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out
+    ) as progress:
+        task = progress.add_task("feeds", total=None)
+        return await ctx.ingestor.run_pass(
+            now=_now(),
+            include_all=include_all,
+            on_start=lambda total: progress.update(task, total=total),
+            on_feed_done=lambda _feed: progress.advance(task),
+        )
+
+
+@app.command()
+def ingest(
+    all_feeds: Annotated[
+        bool, typer.Option("--all", help="Check every enabled feed, due or not.")
+    ] = False,
+) -> None:
+    """One pass over the due feeds; prints a summary table."""
+
+    async def go(settings: Settings) -> None:
+        async with open_context(settings) as ctx:
+            started = asyncio.get_running_loop().time()
+            report = await _pass_with_progress(ctx, include_all=all_feeds)
+            out.print(_report_table(report, asyncio.get_running_loop().time() - started))
+            for url, message in report.errors:
+                err.print(f"[yellow]{url}[/]: {message}", highlight=False)
+
+    _run(go)
+
+
+@app.command()
+def run() -> None:
+    """Poll and ingest feeds on schedule until stopped (Ctrl-C), printing each new article."""
+    try:
+        _run(run_forever)
+    except KeyboardInterrupt:
+        err.print("stopped")
+
+
+@app.command()
+def summarize(
+    source: Annotated[str, typer.Argument(help="A text file, or - for standard input.")] = "-",
+    sentences: Annotated[int, typer.Option("--sentences", "-n", min=1, max=20)] = 3,
+    language: Annotated[
+        str | None, typer.Option(help="ISO 639-1 code; detected if absent.")
+    ] = None,
+    algorithm: Annotated[
+        str | None,
+        typer.Option(help=f"One of: {', '.join(ALGORITHMS)} (default {DEFAULT_ALGORITHM})."),
+    ] = None,
+) -> None:
+    """Print an extractive summary of a text, one sentence per line."""
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise _fail(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(ALGORITHMS)}", 2)
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {source}: {exc}", 2) from None
+    result = summarize_text(text, language=language, max_sentences=sentences, algorithm=algorithm)
+    for sentence in result.sentences:
+        sys.stdout.write(sentence + "\n")
+
+
+@app.command()
+def preview(
+    target: Annotated[str, typer.Argument(help="A feed or article URL, or a local file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per article.")] = False,
+    sentences: Annotated[int, typer.Option("--sentences", "-n", min=1, max=5)] = 3,
+) -> None:
+    """Show what a subscriber would get for each entry of a feed, or for one article."""
+
+    async def go(settings: Settings) -> None:
+        now = _now()
+        async with Fetcher(settings.fetch_limits()) as fetcher:
+            try:
+                items = await preview_target(target, fetcher=fetcher, now=now)
+            except OSError as exc:
+                raise BotError(f"cannot read {target}: {exc.strerror or exc}") from None
+        if as_json:
+            for item in items:
+                sys.stdout.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
+            return
+        for item in items:
+            out.print(
+                render_card_text(item.card(), sentences=sentences, tz=ZoneInfo("UTC"), now=now),
+                highlight=False,
+                soft_wrap=True,
+            )
+            out.print()
+        if not items:
+            err.print("no articles found")
+
+    _run(go)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,52 @@
+"""The process's shared resources, built from settings in one place and closed in one place."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.ingest import Ingestor
+from bot.settings import Settings
+from db.engine import create_engine, session_factory
+from db.migrate import upgrade
+from summaries.fetch import Fetcher
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    fetcher: Fetcher
+    ingestor: Ingestor
+
+
+@asynccontextmanager
+async def open_context(settings: Settings, *, migrate: bool = True) -> AsyncIterator[AppContext]:
+    """Upgrade the schema, open the engine and the HTTP client; close both on exit."""
+    if migrate:
+        await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(settings.database_url)
+    # spawn, not fork: the parent has threads (aiosqlite, the resolver) a fork would copy.
+    pool = ProcessPoolExecutor(max_workers=settings.worker_count, mp_context=get_context("spawn"))
+    try:
+        async with Fetcher(settings.fetch_limits()) as fetcher:
+            sessions = session_factory(engine)
+            ingestor = Ingestor(
+                sessions,
+                fetcher,
+                interval=settings.poll_interval,
+                max_errors=settings.max_feed_errors,
+                executor=pool,
+            )
+            yield AppContext(settings, engine, sessions, fetcher, ingestor)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        await engine.dispose()

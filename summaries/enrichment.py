@@ -1,0 +1,62 @@
+"""Enrichment: what the summaries stage adds to one article — summary, topics, forum facts.
+
+``enrich`` is pure and picklable end to end (plain data in, plain data out), so the
+ingest shell can run it in a process pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from summaries.events import extract_event
+from summaries.summarize import summarize
+from summaries.topics import tag_topics
+
+# Stored sentences: chats choose 1-5 at display time, so keep the most anyone can ask for.
+STORED_SENTENCES = 5
+# A sentence longer than this is page furniture or a run-on: cut at a word boundary.
+MAX_SUMMARY_CHARS = 1200
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    summary: list[str]
+    language: str | None
+    topics: list[str]  # slugs, best first
+    topic_scores: dict[str, float]
+    event: dict[str, Any] | None = None  # EventFacts.to_dict(now)
+    event_start: date | None = None
+    event_end: date | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def enrich(
+    title: str, text: str, *, language: str | None, published: datetime | None, now: datetime
+) -> Enrichment:
+    """Summarize, tag and look for forum facts in one article (title + plain text)."""
+    body = _without_title(title, text)
+    summary = summarize(
+        body, language=language, max_sentences=STORED_SENTENCES, max_chars=MAX_SUMMARY_CHARS * 3
+    )
+    lang = summary.language or language
+    scores = tag_topics(title, body, language=lang)
+    event = extract_event(title, body, published=published, language=lang)
+    return Enrichment(
+        summary=summary.sentences,
+        language=lang,
+        topics=[s.slug for s in scores],
+        topic_scores={s.slug: round(s.score, 3) for s in scores},
+        event=event.to_dict(now) if event else None,
+        event_start=event.start if event else None,
+        event_end=(event.end or event.start) if event else None,
+    )
+
+
+def _without_title(title: str, text: str) -> str:
+    """Drop a first line that repeats the title: extracted pages often start with the headline."""
+    first, sep, rest = text.lstrip().partition("\n")
+    if sep and title and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        return rest.lstrip()
+    return text

@@ -1,0 +1,203 @@
+"""The sciforum command line, in process (CliRunner) and as a real process (`run`)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from tests.conftest import FIXTURES
+from tests.feedserver import FeedServer
+
+INGEST = FIXTURES / "ingest"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean working directory and environment, with the database under it."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("TELEGRAM_", "FEEDS", "POLL_", "HTTP_", "ADMIN_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'cli.db'}")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables at the terminal width
+    return tmp_path
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as srv:
+        for page in sorted((INGEST / "articles").glob("*.html")):
+            srv.add(f"/articles/{page.name}", page.read_bytes(), content_type="text/html")
+        srv.add("/forums.rss", (INGEST / "forums.rss").read_bytes(), etag='"v1"')
+        yield srv
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("POLL_INTERVAL", "often"),
+        ("POLL_INTERVAL", "-5"),
+        ("ADMIN_IDS", "alice"),
+        ("TELEGRAM_API_URL", "api.telegram.org"),
+        ("FEEDS", "/nonexistent/feeds.txt"),
+        ("LOG_LEVEL", "LOUD"),
+        ("DATABASE_URL", "mysql://u@h/db"),
+    ],
+)
+def test_a_wrong_setting_stops_with_one_line_naming_it(
+    env: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, _, err = invoke("feeds", "list")
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert variable in lines[0] or "mysql" in lines[0]
+
+
+def test_settings_come_from_a_dotenv_file_too(env: Path) -> None:
+    (env / ".env").write_text("POLL_INTERVAL=nope\n")
+    code, _, err = invoke("feeds", "list")
+    assert code == 2
+    assert "POLL_INTERVAL" in err
+
+
+def test_feeds_are_added_listed_exported_and_removed(env: Path) -> None:
+    assert invoke("feeds", "add", "https://a.example/rss")[0] == 0
+    code, _, err = invoke("feeds", "add", "https://a.example/rss")
+    assert code == 1
+    assert "already added" in err
+    assert invoke("feeds", "add", "ftp://nope")[0] == 2
+
+    code, out, _ = invoke("feeds", "list")
+    assert code == 0
+    assert "https://a.example/rss" in out
+    assert "new" in out
+
+    code, out, _ = invoke("feeds", "export")
+    assert 'xmlUrl="https://a.example/rss"' in out
+
+    assert invoke("feeds", "remove", "1")[0] == 0
+    code, _, err = invoke("feeds", "remove", "1")
+    assert code == 1
+    assert "no feed" in err
+
+
+def test_feeds_import_reads_opml_and_keeps_existing_ones(env: Path) -> None:
+    invoke("feeds", "add", "https://a.example/rss")
+    opml = env / "subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        '<outline text="A" xmlUrl="https://a.example/rss"/>'
+        '<outline text="B" xmlUrl="https://b.example/rss"/></body></opml>'
+    )
+    code, out, _ = invoke("feeds", "import", str(opml))
+    assert code == 0
+    assert "1 feeds added, 1 already present" in out
+    code, _, err = invoke("feeds", "import", str(env / "missing.opml"))
+    assert code == 2
+    assert "cannot read" in err
+
+
+def test_ingest_prints_a_summary_table_and_records_failures(env: Path, server: FeedServer) -> None:
+    invoke("feeds", "add", server.url("/forums.rss"))
+    invoke("feeds", "add", server.add("/gone.rss", "x", status=404, content_type="text/plain"))
+
+    code, out, err = invoke("ingest")
+
+    assert code == 0
+    assert "checked" in out
+    assert "new articles" in out
+    row = next(
+        line for line in out.splitlines() if line.count("│") >= 6 and any(c.isdigit() for c in line)
+    )
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert cells[:3] == ["2", "0", "1"]  # checked, not modified, failed
+    assert cells[4] == "5"  # new articles
+    assert "HTTP 404" in err
+
+    code, out, _ = invoke("ingest", "--all")
+    row = next(
+        line for line in out.splitlines() if line.count("│") >= 6 and any(c.isdigit() for c in line)
+    )
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert cells[:2] == ["2", "1"]  # the unchanged feed is a 304
+
+    code, out, _ = invoke("feeds", "list")
+    assert "failing" in out
+    assert "HTTP 404" in out
+
+
+def test_run_polls_prints_new_articles_and_stops_cleanly_on_ctrl_c(
+    env: Path, server: FeedServer
+) -> None:
+    # Without the fixture's <ttl>, the feed is polled every POLL_INTERVAL (1 s).
+    full = (INGEST / "forums.rss").read_text().replace("<ttl>5</ttl>", "")
+    first_item_end = full.index("</item>") + len("</item>")
+    server.add(
+        "/forums.rss", full[:first_item_end] + full[full.rindex("</item>") + len("</item>") :]
+    )
+    feeds = env / "feeds.txt"
+    feeds.write_text(f"# test feeds\n{server.url('/forums.rss')}\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import main; main()", "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "FEEDS": str(feeds), "POLL_INTERVAL": "1", "PYTHONUNBUFFERED": "1"},
+        cwd=env,
+    )
+    assert process.stdout is not None
+    try:
+        # A reader thread, so a silent process cannot block the test past its deadline.
+        pending: queue.Queue[str] = queue.Queue()
+        stream = process.stdout
+        threading.Thread(
+            target=lambda: [pending.put(x) for x in iter(stream.readline, "")], daemon=True
+        ).start()
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        new_items_served = False
+        while time.monotonic() < deadline:
+            try:
+                line = pending.get(timeout=1)
+            except queue.Empty:
+                continue
+            lines.append(line)
+            if "not announced" in line and not new_items_served:
+                server.add("/forums.rss", full)
+                new_items_served = True
+            if "Chinese, Russian experts gather" in line:
+                break
+        output = "".join(lines)
+        assert "1 feeds added from" in output
+        assert "Chinese, Russian experts gather in Guangming" in output
+        assert "Shenzhen Symposium Highlights" not in output  # the backlog is not announced
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+        time.sleep(0.2)  # let the reader thread drain the pipe
+        rest = "".join(pending.get() for _ in range(pending.qsize()))
+        assert process.returncode == 0, rest
+        assert "stopped" in rest
+        assert "Traceback" not in output + rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

@@ -1,0 +1,55 @@
+"""Duplicate keys: canonical URL, exact content hash, simhash near-duplicates."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from summaries.dedup import DedupIndex, simhash_of, to_signed, to_unsigned
+from tests.conftest import FIXTURES
+
+SEEDS = sorted((FIXTURES / "seeds").glob("*.txt"))
+
+
+def _text(i: int) -> str:
+    return SEEDS[i].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("value", [0, 1, (1 << 63) - 1, 1 << 63, (1 << 64) - 1])
+def test_simhashes_fold_into_a_signed_bigint_and_back(value: int) -> None:
+    signed = to_signed(value)
+    assert -(1 << 63) <= signed < 1 << 63
+    assert to_unsigned(signed) == value
+
+
+def test_short_texts_have_no_simhash() -> None:
+    assert simhash_of("A short teaser about a symposium in Shenzhen.") is None
+
+
+def test_the_same_release_with_other_page_furniture_is_a_near_duplicate() -> None:
+    index = DedupIndex()
+    index.add(1, url="https://a.example/1", content_hash="h1", simhash=simhash_of(_text(4)))
+    copy = "Share this story\n\n" + _text(4) + "\n\nRelated coverage: more from the wire."
+    assert index.find(url="https://b.example/x", content_hash="h2", simhash=simhash_of(copy)) == 1
+
+
+def test_distinct_stories_are_not_near_duplicates() -> None:
+    index = DedupIndex()
+    for i in range(5):
+        assert index.find(url=None, content_hash=f"h{i}", simhash=simhash_of(_text(i))) is None
+        index.add(i + 1, url=None, content_hash=f"h{i}", simhash=simhash_of(_text(i)))
+
+
+def test_url_and_content_hash_match_before_the_simhash() -> None:
+    index = DedupIndex()
+    index.add(7, url="https://a.example/1", content_hash="h", simhash=None)
+    assert index.find(url="https://a.example/1", content_hash="other", simhash=None) == 7
+    assert index.find(url="https://b.example/", content_hash="h", simhash=None) == 7
+    assert index.find(url="https://b.example/", content_hash="x", simhash=None) is None
+
+
+def test_seed_simhashes_are_far_apart() -> None:
+    hashes = [to_unsigned(h) for h in map(simhash_of, map(_text, range(5))) if h is not None]
+    assert len(hashes) == 5
+    assert min(bin(a ^ b).count("1") for a, b in itertools.combinations(hashes, 2)) > 15
