@@ -1,0 +1,626 @@
+"""Message rendering: article cards, digests, event lines and the /events list.
+
+Pure functions from plain data (``ArticleCard``) to Telegram HTML (``parse_mode=HTML``) or to
+plain terminal text. Every string that came from a feed is cut to a sane length *before* it is
+escaped (so an escape sequence is never split) and then escaped with ``html.escape``; links
+are emitted only for http(s) URLs. Telegram's 4,096 limit counts UTF-16 code units of the
+visible text after entity parsing, which ``visible_len`` measures; cards are trimmed (the
+summary first) and digests are split between cards so every message fits.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from db.models import Article
+from summaries.errors import SummariesError
+from summaries.events import EventFacts
+from summaries.sentences import split_sentences
+from summaries.topics import hashtag
+
+__all__ = [
+    "MAX_MESSAGE",
+    "ArticleCard",
+    "card_from_article",
+    "event_dates",
+    "event_place",
+    "format_date",
+    "format_date_range",
+    "render_card",
+    "render_card_text",
+    "render_digest",
+    "render_event_line",
+    "render_events",
+    "safe_url",
+    "utf16_len",
+    "visible_len",
+]
+
+# Telegram's limit for one message, counted in UTF-16 code units after entity parsing.
+MAX_MESSAGE = 4096
+MIN_SENTENCES, MAX_SENTENCES = 1, 5
+
+# Per-field caps (visible characters). A feed can put anything in a field; a card stays a card.
+_TITLE_CAP = 300
+_SOURCE_CAP = 80
+_PLACE_CAP = 100
+_ORGANIZER_CAP = 80
+_NAME_CAP = 200
+_MAX_ORGANIZERS = 3
+_MAX_HASHTAGS = 5
+# When an article has no stored summary, this much of its text stands in for one.
+_FALLBACK_SENTENCES = 2
+_FALLBACK_CHARS = 300
+_FALLBACK_SCAN_CHARS = 5_000
+# Longest href we emit: longer "URLs" are garbage or an attack, and Telegram rejects them.
+_MAX_URL = 2048
+# A trimmed summary shorter than this reads as noise: it is dropped instead.
+_MIN_SUMMARY_UNITS = 40
+
+_ELLIPSIS = "…"
+_CJK_STOPS = frozenset("。！？；」』）")
+_SEPARATOR = " · "
+_BLOCK_GAP = "\n\n"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Control characters that are not whitespace (whitespace is collapsed) have no place in a card.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff]")
+_SPACES = re.compile(r"\s+")
+_TAG = re.compile(r"<[^>]*>")
+# Only what Telegram decodes: the four named entities and numeric references.
+_ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt|gt|amp|quot));")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleCard:
+    """What a card shows of one stored article (built from db.models.Article + its source)."""
+
+    id: int
+    title: str
+    url: str | None
+    source: str  # the feed's title (or host)
+    published: datetime  # aware UTC
+    summary: tuple[str, ...]  # sentences, article order
+    topics: tuple[str, ...]  # topic slugs, best first
+    event: EventFacts | None
+    language: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Building cards
+# --------------------------------------------------------------------------------------------
+
+
+def card_from_article(article: Article, *, source: str) -> ArticleCard:
+    """A card for a stored article; ``source`` is the feed's title (or its host).
+
+    Bad stored data degrades instead of failing: a summary that is not a list of strings
+    falls back to the text's first sentences, unreadable event facts drop the event line.
+    """
+    if article.id is None:
+        raise ValueError("an article needs an id (be stored) before it becomes a card")
+    published = article.published
+    if published.tzinfo is None:  # built in memory rather than loaded: naive means UTC
+        published = published.replace(tzinfo=UTC)
+    summary = _clean_strings(article.summary)
+    if not summary:
+        summary = _fallback_summary(article.text or "", article.language)
+    topics = _clean_strings(article.topics)
+    if not source.strip():
+        source = _host(article.url) or ""
+    return ArticleCard(
+        id=article.id,
+        title=_one_line(article.title or "") or "(untitled)",
+        url=article.url,
+        source=_one_line(source),
+        published=published.astimezone(UTC),
+        summary=summary,
+        topics=topics,
+        event=_event_from(article.event),
+        language=article.language,
+    )
+
+
+def _clean_strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(s for s in (_one_line(v) for v in value if isinstance(v, str)) if s)
+
+
+def _fallback_summary(text: str, language: str | None) -> tuple[str, ...]:
+    sentences = split_sentences(text[:_FALLBACK_SCAN_CHARS], language)[:_FALLBACK_SENTENCES]
+    picked: list[str] = []
+    used = 0
+    for raw in sentences:
+        sentence = _one_line(raw)
+        if not sentence:
+            continue
+        room = _FALLBACK_CHARS - used
+        if room <= 0:
+            break
+        if len(sentence) > room:
+            picked.append(_truncate(sentence, room))
+            break
+        picked.append(sentence)
+        used += len(sentence) + 1
+    return tuple(picked)
+
+
+def _event_from(value: object) -> EventFacts | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return EventFacts.from_dict(value)
+    except SummariesError:
+        return None
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.removeprefix("www.") if host else None
+
+
+# --------------------------------------------------------------------------------------------
+# Text helpers
+# --------------------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit Telegram counts limits in."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def visible_len(markup: str) -> int:
+    """UTF-16 length of what Telegram shows for ``markup``: tags removed, entities decoded.
+
+    Decodes exactly what Telegram's HTML mode decodes (``&lt; &gt; &amp; &quot;`` and numeric
+    references); anything else like ``&nbsp;`` stays literal and counts as written.
+    """
+    return utf16_len(_ENTITY.sub(_decode_entity, _TAG.sub("", markup)))
+
+
+def _decode_entity(match: re.Match[str]) -> str:
+    decimal, hexadecimal, name = match.groups()
+    if name is not None:
+        return _NAMED[name]
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return match.group(0)
+    return chr(code)
+
+
+def _one_line(text: str) -> str:
+    return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def _truncate(text: str, units: int) -> str:
+    """``text`` cut to at most ``units`` UTF-16 units, at a word boundary when one is near."""
+    if utf16_len(text) <= units:
+        return text
+    if units <= 0:
+        return ""
+    budget = units - 1  # the ellipsis
+    cut, used = 0, 0
+    for ch in text:
+        width = 2 if ord(ch) > 0xFFFF else 1
+        if used + width > budget:
+            break
+        used += width
+        cut += 1
+    head = text[:cut]
+    space = head.rfind(" ")
+    if space >= max(1, cut - 20):  # a whole word lost beats a word cut in half
+        head = head[:space]
+    return head.rstrip(" ,;:-–—") + _ELLIPSIS
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` when it is a plain http(s) URL fit for an href, else None (no link)."""
+    if not url or len(url) > _MAX_URL or _CONTROL.search(url) or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def _local_date(moment: datetime, tz: ZoneInfo) -> date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).date()
+
+
+def format_date(day: date) -> str:
+    """A day as "24 Nov 2025": no leading zero, English month whatever the locale."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def format_date_range(start: date, end: date | None) -> str:
+    """A span as "16–17 Nov 2025", "30 Nov – 2 Dec 2025" or "30 Dec 2025 – 2 Jan 2026"."""
+    if end is None or end <= start:
+        return format_date(start)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{format_date(end)}"
+    if start.year == end.year:
+        return f"{start.day} {_MONTHS[start.month - 1]} – {format_date(end)}"
+    return f"{format_date(start)} – {format_date(end)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Event line
+# --------------------------------------------------------------------------------------------
+
+
+def event_dates(event: EventFacts) -> tuple[date, date] | None:
+    """(start, end inclusive) of an event; a missing or backwards end means one day."""
+    start = event.start or event.end
+    if start is None:
+        return None
+    end = event.end if event.end is not None and event.end >= start else start
+    return start, end
+
+
+def _event_status(event: EventFacts, today: date) -> str | None:
+    dates = event_dates(event)
+    if dates is None:
+        return None
+    start, end = dates
+    if today < start:
+        return "upcoming"
+    if today > end:
+        return "past"
+    return "on now"
+
+
+def event_place(event: EventFacts) -> str:
+    """The place as "venue, city" (plain text, capped), skipping what is unknown or repeated."""
+    parts: list[str] = []
+    for raw in (event.venue, event.city):
+        part = _truncate(_one_line(raw or ""), _PLACE_CAP)
+        # "Shenzhen Convention Center, Shenzhen" is fine; "Shenzhen, Shenzhen" is not.
+        if part and all(part.casefold() != p.casefold() for p in parts):
+            parts.append(part)
+    return ", ".join(parts)
+
+
+def _organizers(event: EventFacts) -> str:
+    names = [n for n in (_truncate(_one_line(o), _ORGANIZER_CAP) for o in event.organizers) if n]
+    shown = ", ".join(names[:_MAX_ORGANIZERS])
+    hidden = len(names) - _MAX_ORGANIZERS
+    return f"{shown} +{hidden}" if hidden > 0 else shown
+
+
+def _event_parts(event: EventFacts, today: date, *, markup: bool) -> list[str]:
+    esc = _escape if markup else _identity
+    parts: list[str] = []
+    dates = event_dates(event)
+    if dates is not None:
+        status = _event_status(event, today)
+        marker = f"<i>{status}</i>" if markup else status
+        parts.append(f"📅 {format_date_range(*dates)} ({marker})")
+    place = event_place(event)
+    if place:
+        parts.append(f"📍 {esc(place)}")
+    organizers = _organizers(event)
+    if organizers:
+        parts.append(f"🏛 {esc(organizers)}")
+    if event.attendance:
+        parts.append(f"👥 {event.attendance:,} attendees")
+    return parts
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def render_event_line(event: EventFacts, *, now: datetime, tz: ZoneInfo | None = None) -> str:
+    """📅 dates (upcoming/on now/past) · 📍 venue, city · 🏛 organizers · 👥 attendance.
+
+    HTML, every field escaped; "" when nothing is known. ``tz`` (default UTC) decides which
+    local day ``now`` is, so an event is "past" by the chat's calendar.
+    """
+    today = _local_date(now, tz or ZoneInfo("UTC"))
+    return _SEPARATOR.join(_event_parts(event, today, markup=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Cards
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _CardText:
+    """A card's fields as plain (unescaped, already capped) text."""
+
+    title: str
+    url: str | None
+    byline: str
+    summary: str
+    hashtags: str
+
+
+def _card_text(card: ArticleCard, *, sentences: int, tz: ZoneInfo) -> _CardText:
+    count = min(max(sentences, MIN_SENTENCES), MAX_SENTENCES)
+    source = _truncate(_one_line(card.source), _SOURCE_CAP)
+    day = format_date(_local_date(card.published, tz))
+    tags = [hashtag(slug) for slug in card.topics if _one_line(slug)][:_MAX_HASHTAGS]
+    return _CardText(
+        title=_truncate(_one_line(card.title), _TITLE_CAP) or "(untitled)",
+        url=safe_url(card.url),
+        byline=_SEPARATOR.join(p for p in (source, day) if p),
+        summary=_join_sentences(_one_line(s) for s in card.summary[:count]),
+        hashtags=" ".join(dict.fromkeys(tags)),
+    )
+
+
+def _join_sentences(sentences: Iterable[str]) -> str:
+    # Chinese and Japanese sentences follow each other without a space.
+    joined = ""
+    for sentence in sentences:
+        if sentence:
+            gap = "" if not joined or joined[-1] in _CJK_STOPS else " "
+            joined += gap + sentence
+    return joined
+
+
+def _card_html(text: _CardText, event_line: str) -> str:
+    title = _escape(text.title)
+    if text.url is not None:
+        title = f'<a href="{_escape(text.url)}">{title}</a>'
+    lines = [f"<b>{title}</b>"]
+    if text.byline:
+        lines.append(_escape(text.byline))
+    if event_line:
+        lines.append(event_line)
+    if text.summary:
+        lines.append(_escape(text.summary))
+    if text.hashtags:
+        lines.append(_escape(text.hashtags))
+    return "\n".join(lines)
+
+
+def render_card(
+    card: ArticleCard,
+    *,
+    sentences: int,
+    tz: ZoneInfo,
+    now: datetime,
+    limit: int = MAX_MESSAGE,
+) -> str:
+    """One article as HTML: linked title; source · date; event line; summary; hashtags.
+
+    ``sentences`` (clamped to 1–5) summary sentences are shown. A card whose visible text
+    would exceed ``limit`` UTF-16 units is trimmed: the summary is shortened; under a limit
+    too small for that, hashtags, event line and byline go, and the title is cut last.
+    """
+    text = _card_text(card, sentences=sentences, tz=tz)
+    event_line = render_event_line(card.event, now=now, tz=tz) if card.event else ""
+    rendered = _card_html(text, event_line)
+    excess = visible_len(rendered) - limit
+    if excess <= 0:
+        return rendered
+    summary_units = utf16_len(text.summary)
+    if summary_units - excess >= _MIN_SUMMARY_UNITS:
+        text = replace(text, summary=_truncate(text.summary, summary_units - excess))
+        return _card_html(text, event_line)
+    # The summary cannot absorb it (only under a tiny limit): shed lines, least useful first.
+    text = replace(text, summary="", hashtags="")
+    for line in (event_line, ""):
+        rendered = _card_html(text, line)
+        if visible_len(rendered) <= limit:
+            return rendered
+    text = replace(text, byline="")
+    excess = visible_len(_card_html(text, "")) - limit
+    if excess > 0:
+        text = replace(text, title=_truncate(text.title, max(utf16_len(text.title) - excess, 1)))
+    return _card_html(text, "")
+
+
+def render_card_text(card: ArticleCard, *, sentences: int, tz: ZoneInfo, now: datetime) -> str:
+    """The same card as plain terminal text (no markup, nothing escaped)."""
+    text = _card_text(card, sentences=sentences, tz=tz)
+    lines = [text.title]
+    if text.url is not None:
+        lines.append(text.url)
+    if text.byline:
+        lines.append(text.byline)
+    if card.event is not None:
+        parts = _event_parts(card.event, _local_date(now, tz), markup=False)
+        if parts:
+            lines.append(_SEPARATOR.join(parts))
+    if text.summary:
+        lines.append(text.summary)
+    if text.hashtags:
+        lines.append(text.hashtags)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Digests and the events list
+# --------------------------------------------------------------------------------------------
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _unique(cards: Sequence[ArticleCard]) -> list[ArticleCard]:
+    seen: set[int] = set()
+    unique: list[ArticleCard] = []
+    for card in cards:
+        if card.id not in seen:
+            seen.add(card.id)
+            unique.append(card)
+    return unique
+
+
+def _start_key(card: ArticleCard) -> tuple[bool, date, float]:
+    dates = event_dates(card.event) if card.event is not None else None
+    return (dates is None, dates[0] if dates else date.max, -card.published.timestamp())
+
+
+def _split_messages(
+    header_first: str,
+    header_next: str,
+    sections: Sequence[tuple[str, Sequence[str]]],
+    reserve: int,
+) -> list[str]:
+    """Pack sections of blocks into messages under MAX_MESSAGE - ``reserve`` visible units.
+
+    A block never spans messages; a section continuing in a new message repeats its heading.
+    Every block must already fit with a header and a heading.
+    """
+    budget = MAX_MESSAGE - reserve
+    gap = utf16_len(_BLOCK_GAP)
+    messages: list[list[str]] = []
+    current: list[str] = [header_first]
+    used = visible_len(header_first)
+    blocks_in_current = 0
+    for heading, blocks in sections:
+        heading_shown = False
+        for block in blocks:
+            size = visible_len(block)
+            extra = (0 if heading_shown or not heading else gap + visible_len(heading)) + gap
+            if blocks_in_current and used + extra + size > budget:
+                messages.append(current)
+                current, used, blocks_in_current = [header_next], visible_len(header_next), 0
+                heading_shown = False
+                extra = (gap + visible_len(heading) if heading else 0) + gap
+            if not heading_shown and heading:
+                current.append(heading)
+            heading_shown = True
+            current.append(block)
+            used += extra + size
+            blocks_in_current += 1
+    messages.append(current)
+    return [_BLOCK_GAP.join(parts) for parts in messages]
+
+
+def _number_messages(messages: list[str], first_line_ends: list[int]) -> list[str]:
+    if len(messages) < 2:
+        return messages
+    total = len(messages)
+    numbered = []
+    for index, (message, cut) in enumerate(zip(messages, first_line_ends, strict=True), 1):
+        numbered.append(f"{message[:cut]} ({index}/{total}){message[cut:]}")
+    return numbered
+
+
+def _marker_reserve(blocks: int) -> int:
+    # At most one message per block plus the header's: " (N/N)" never grows past this.
+    n = blocks + 1
+    return utf16_len(f" ({n}/{n})")
+
+
+def render_digest(
+    cards: list[ArticleCard],
+    *,
+    period: str,
+    sentences: int,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[str]:
+    """A digest: header, forums (soonest first) then news (newest first), as messages.
+
+    Each message stays under MAX_MESSAGE visible UTF-16 units and a card never spans two;
+    when there are several messages each header carries "(2/3)". ``period`` is "daily" or
+    "weekly" (or any word to put in "Your … digest"). A card repeated (same id) is shown
+    once. No cards, no messages.
+    """
+    cards = _unique(cards)
+    if not cards:
+        return []
+    day = format_date(_local_date(now, tz))
+    label = _escape(_truncate(_one_line(period), 20)) or "daily"
+    title = f"📰 <b>Your {label} digest</b> — {day}"
+    header_first = f"{title}{_SEPARATOR}{_plural(len(cards), 'article')}"
+    forums = sorted((c for c in cards if c.event is not None), key=_start_key)
+    news = sorted((c for c in cards if c.event is None), key=lambda c: -c.published.timestamp())
+    sections = [
+        (heading, group)
+        for heading, group in (("🏛 <b>Forums</b>", forums), ("🧪 <b>News</b>", news))
+        if group
+    ]
+    reserve = _marker_reserve(len(cards))
+    gap = utf16_len(_BLOCK_GAP)
+    longest_heading = max(visible_len(h) for h, _ in sections)
+    card_limit = (
+        (MAX_MESSAGE - reserve - max(visible_len(header_first), visible_len(title)))
+        - 2 * gap
+        - longest_heading
+    )
+    rendered = [
+        (h, [render_card(c, sentences=sentences, tz=tz, now=now, limit=card_limit) for c in g])
+        for h, g in sections
+    ]
+    messages = _split_messages(header_first, title, rendered, reserve)
+    ends = [len(header_first)] + [len(title)] * (len(messages) - 1)
+    return _number_messages(messages, ends)
+
+
+def _countdown(start: date, end: date, today: date) -> str:
+    if start <= today <= end:
+        return "on now"
+    days = (start - today).days
+    if days == 1:
+        return "tomorrow"
+    if days < 7:
+        return f"in {days} days"
+    if days < 60:
+        return f"in {days // 7} weeks" if days >= 14 else "next week"
+    return f"in {days // 30} months"
+
+
+def _event_entry(card: ArticleCard, event: EventFacts, today: date) -> str:
+    start, end = event_dates(event) or (today, today)
+    name = _truncate(_one_line(event.name or "") or _one_line(card.title), _NAME_CAP)
+    label = _escape(name or "(untitled)")
+    url = safe_url(card.url)
+    if url is not None:
+        label = f'<a href="{_escape(url)}">{label}</a>'
+    lines = [f"📅 <b>{format_date_range(start, end)}</b> ({_countdown(start, end, today)})", label]
+    place = event_place(event)
+    if place:
+        lines.append(f"📍 {_escape(place)}")
+    return "\n".join(lines)
+
+
+def render_events(cards: list[ArticleCard], *, tz: ZoneInfo, now: datetime) -> list[str]:
+    """/events: forums that have not ended (by the chat's calendar), soonest first.
+
+    Each entry shows the dates, the event's name (or the article title) linked to the
+    article, and the place; split like digests. Cards without an event or dates are left
+    out; nothing left means no messages.
+    """
+    today = _local_date(now, tz)
+    upcoming: list[tuple[ArticleCard, EventFacts]] = []
+    for card in sorted(_unique(cards), key=_start_key):
+        dates = event_dates(card.event) if card.event is not None else None
+        if card.event is not None and dates is not None and dates[1] >= today:
+            upcoming.append((card, card.event))
+    if not upcoming:
+        return []
+    title = "🗓 <b>Upcoming forums</b>"
+    header_first = f"{title}{_SEPARATOR}{len(upcoming)}"
+    entries = [_event_entry(card, event, today) for card, event in upcoming]
+    messages = _split_messages(header_first, title, [("", entries)], _marker_reserve(len(entries)))
+    ends = [len(header_first)] + [len(title)] * (len(messages) - 1)
+    return _number_messages(messages, ends)
