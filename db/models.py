@@ -107,3 +107,128 @@ class ArticleSource(SQLModel, table=True):
     )
     guid: str = Field(sa_type=sa.String(2048))
     seen_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+def _chat_fk(*, primary_key: bool = False) -> Any:
+    return sa.Column(
+        sa.BigInteger,
+        sa.ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+        index=not primary_key,
+    )
+
+
+class Chat(SQLModel, table=True):
+    """A Telegram chat the bot serves (private, group, supergroup or channel) and its settings."""
+
+    __tablename__ = "chats"
+
+    id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    type: str = Field(sa_type=sa.String(16))
+    title: str | None = Field(default=None, sa_type=sa.String(300))
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    active: bool = Field(default=True, index=True)
+    deactivated_reason: str | None = Field(default=None, sa_type=sa.String(300))
+    # Delivery settings.
+    mode: str = Field(default="instant", sa_type=sa.String(8))  # instant | daily | weekly
+    digest_hour: int = 8  # local hour
+    digest_weekday: int = 0  # Monday, for weekly digests
+    timezone: str = Field(default="UTC", sa_type=sa.String(64))
+    summary_sentences: int = 2
+    forums_only: bool = False
+    paused: bool = False
+    thread_id: int | None = None  # forum topic (message_thread_id) the chat subscribed from
+    last_digest_at: datetime | None = Field(default=None, sa_column=_utc_column())
+
+
+class ChatTopic(SQLModel, table=True):
+    __tablename__ = "chat_topics"
+
+    chat_id: int = Field(sa_column=_chat_fk(primary_key=True))
+    slug: str = Field(sa_column=sa.Column(sa.String(40), primary_key=True))
+
+
+class ChatRule(SQLModel, table=True):
+    """A keyword rule (summaries.topics.parse_rule syntax), stored in canonical form."""
+
+    __tablename__ = "chat_rules"
+    __table_args__ = (sa.UniqueConstraint("chat_id", "query", name="uq_chat_rules_chat_query"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=_chat_fk())
+    query: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class ChatArticle(SQLModel, table=True):
+    """An article matched for a chat: the guard that each article reaches a chat at most once.
+
+    ``pending_digest`` marks matches of digest-mode chats not yet sent in a digest.
+    """
+
+    __tablename__ = "chat_articles"
+    __table_args__ = (
+        sa.UniqueConstraint("chat_id", "article_id", name="uq_chat_articles_chat_article"),
+        sa.Index("ix_chat_articles_pending", "chat_id", "pending_digest"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=_chat_fk())
+    article_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    pending_digest: bool = False
+
+
+class Broadcast(SQLModel, table=True):
+    """An admin's message to every active chat; its progress is counted from its deliveries."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    admin_id: int = Field(sa_type=sa.BigInteger)
+    text: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    status: str = Field(
+        default="draft", sa_type=sa.String(16), index=True
+    )  # draft|sending|done|cancelled
+    progress_chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    progress_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    finished_at: datetime | None = Field(default=None, sa_column=_utc_column())
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one message to send. Marked sent only after Telegram confirms."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=_chat_fk())
+    kind: str = Field(sa_type=sa.String(16))  # article | digest | broadcast | notice
+    article_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("articles.id", ondelete="SET NULL")),
+    )
+    broadcast_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+        ),
+    )
+    text: str = Field(sa_type=sa.Text)  # rendered HTML, final
+    disable_preview: bool = False
+    thread_id: int | None = None
+    status: str = Field(
+        default="pending", sa_type=sa.String(16)
+    )  # pending|sent|failed|blocked|cancelled
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    last_error: str | None = Field(default=None, sa_type=sa.String(500))
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
