@@ -1,0 +1,314 @@
+"""Routing: turning new articles and due digests into outbox rows for subscribed chats.
+
+``route_articles`` runs after each ingest pass on the new, announced articles: every
+matching chat gets one ChatArticle row (the guard that an article reaches a chat at most
+once) and, in instant mode, a delivery of the rendered card; digest-mode chats get the
+match marked pending. ``send_due_digests`` turns the pending matches of chats whose digest
+slot has come into digest deliveries. Both are idempotent; the caller wakes the outbox.
+
+Rows are written with bulk INSERT/UPDATE statements: one article can match thousands of
+chats, and row-by-row ORM flushes would hold SQLite's write lock for many seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.digests import DIGEST_MODES, digest_due, zone
+from bot.matching import Subscription, matches
+from bot.render import ArticleCard, card_from_article, render_card, render_digest
+from db import chats as chats_db
+from db.models import Article, Chat, ChatArticle, Delivery
+from summaries.topics import KeywordRule, RuleError, parse_rule
+
+log = logging.getLogger(__name__)
+
+# A digest longer than this is a wall of text nobody reads: the newest are kept.
+MAX_DIGEST_ARTICLES = 50
+# What a leftover digest is called when a chat went back to instant mode.
+CATCH_UP_PERIOD = "catch-up"
+# Chats handled per digest transaction, and ids per IN (...) list.
+DIGEST_BATCH = 200
+IN_CHUNK = 500
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What routing needs of a chat."""
+
+    chat_id: int
+    digest: bool
+    sentences: int
+    timezone: str
+    thread_id: int | None
+
+
+async def route_articles(
+    sessions: async_sessionmaker[AsyncSession], article_ids: Sequence[int], *, now: datetime
+) -> int:
+    """Match new articles to subscribed chats; returns how many (chat, article) matches
+    were new. Articles not to be announced (a new feed's backlog) are skipped.
+    """
+    ids = sorted(set(article_ids))
+    if not ids:
+        return 0
+    async with sessions() as session, session.begin():
+        articles = (
+            await session.exec(
+                select(Article)
+                .where(col(Article.id).in_(ids), col(Article.announce).is_(True))
+                .order_by(col(Article.published), col(Article.id))
+            )
+        ).all()
+        subscribed = await chats_db.subscriptions(session) if articles else []
+        if not subscribed:
+            return 0
+        # Plain values, read once: ORM attribute access per (article, chat) pair adds up.
+        targets = [
+            (
+                _Target(
+                    s.chat.id,
+                    s.chat.mode in DIGEST_MODES,
+                    s.chat.summary_sentences,
+                    s.chat.timezone,
+                    s.chat.thread_id,
+                ),
+                subscription(s.chat.id, s.topics, s.rules, s.chat.forums_only),
+            )
+            for s in subscribed
+        ]
+        seen = await _routed(session, [a.id for a in articles if a.id is not None])
+        sources = await chats_db.article_sources(session, ids)
+        rendered: dict[tuple[int, int, str], str] = {}
+        matched: list[dict[str, Any]] = []
+        deliveries: list[dict[str, Any]] = []
+        for article in articles:
+            assert article.id is not None  # loaded from the database
+            article_id, title, text = article.id, article.title, article.text
+            topics, is_event = article.topics or [], article.is_event
+            card: ArticleCard | None = None
+            for target, sub in targets:
+                if (target.chat_id, article_id) in seen or not matches(
+                    sub, title=title, text=text, topics=topics, is_event=is_event
+                ):
+                    continue
+                seen.add((target.chat_id, article_id))
+                matched.append(
+                    {
+                        "chat_id": target.chat_id,
+                        "article_id": article_id,
+                        "created_at": now,
+                        "pending_digest": target.digest,
+                    }
+                )
+                if target.digest:
+                    continue
+                key = (article_id, target.sentences, target.timezone)
+                if key not in rendered:
+                    card = card or card_from_article(article, source=sources.get(article_id, ""))
+                    rendered[key] = render_card(
+                        card, sentences=target.sentences, tz=zone(target.timezone), now=now
+                    )
+                deliveries.append(
+                    _delivery(
+                        target.chat_id,
+                        target.thread_id,
+                        "article",
+                        rendered[key],
+                        now=now,
+                        article_id=article_id,
+                    )
+                )
+        await _insert(session, ChatArticle, matched)
+        await _insert(session, Delivery, deliveries)
+    if matched:
+        log.info("routed %d new match(es), %d instant deliveries", len(matched), len(deliveries))
+    return len(matched)
+
+
+async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
+    """Enqueue the digests that are due; returns how many delivery rows were created.
+
+    A chat's slot is consumed even when nothing is pending, so an article matched later in
+    the same slot waits for the next digest instead of triggering one at once. A chat back
+    in instant mode with matches still pending gets them once as a catch-up digest.
+    """
+    async with sessions() as session:
+        pending_chats = select(ChatArticle.chat_id).where(col(ChatArticle.pending_digest).is_(True))
+        candidates = (
+            await session.exec(
+                select(Chat).where(
+                    col(Chat.active).is_(True),
+                    col(Chat.paused).is_(False),
+                    sa.or_(col(Chat.mode).in_(DIGEST_MODES), col(Chat.id).in_(pending_chats)),
+                )
+            )
+        ).all()
+    due = [chat for chat in candidates if _is_due(chat, now)]
+    cards: dict[int, ArticleCard] = {}
+    created = 0
+    for batch in _chunks(due, DIGEST_BATCH):
+        async with sessions() as session, session.begin():
+            created += await _send_digests(session, batch, cards, now=now)
+    return created
+
+
+def _is_due(chat: Chat, now: datetime) -> bool:
+    if chat.mode not in DIGEST_MODES:
+        return True  # a catch-up: it is a candidate only because matches are pending
+    return digest_due(
+        mode=chat.mode,
+        digest_hour=chat.digest_hour,
+        digest_weekday=chat.digest_weekday,
+        timezone=chat.timezone,
+        last_digest_at=chat.last_digest_at,
+        now=now,
+    )
+
+
+async def _send_digests(
+    session: AsyncSession, chats: Sequence[Chat], cards: dict[int, ArticleCard], *, now: datetime
+) -> int:
+    """One transaction for a batch of due chats; ``cards`` is shared across batches."""
+    chat_ids = [chat.id for chat in chats]
+    pending: dict[int, list[tuple[int, int]]] = {}  # chat -> (ChatArticle.id, article id)
+    for chat_ids_part in _chunks(chat_ids, IN_CHUNK):
+        result = await session.exec(
+            select(ChatArticle.id, ChatArticle.chat_id, ChatArticle.article_id).where(
+                col(ChatArticle.chat_id).in_(chat_ids_part),
+                col(ChatArticle.pending_digest).is_(True),
+            )
+        )
+        for row_id, chat_id, article_id in result.all():
+            assert row_id is not None  # loaded from the database
+            pending.setdefault(chat_id, []).append((row_id, article_id))
+    await _load_cards(session, {a for rows in pending.values() for _, a in rows}, cards)
+
+    deliveries: list[dict[str, Any]] = []
+    cleared: list[int] = []
+    for chat in chats:
+        rows = pending.get(chat.id, [])
+        chosen = sorted(
+            (cards[a] for _, a in rows if a in cards),
+            key=lambda c: (c.published, c.id),
+            reverse=True,
+        )[:MAX_DIGEST_ARTICLES]
+        try:
+            messages = render_digest(
+                chosen,
+                period=chat.mode if chat.mode in DIGEST_MODES else CATCH_UP_PERIOD,
+                sentences=chat.summary_sentences,
+                tz=zone(chat.timezone),
+                now=now,
+            )
+        except Exception:
+            # One chat's bad data must not stop everyone else's digest; its matches stay
+            # pending and are retried at its next slot.
+            log.exception("digest for chat %s failed", chat.id)
+            continue
+        deliveries += [
+            _delivery(chat.id, chat.thread_id, "digest", text, now=now) for text in messages
+        ]
+        cleared += [row_id for row_id, _ in rows]
+        if len(rows) > len(chosen):
+            log.info("digest for chat %s: the newest %d of %d", chat.id, len(chosen), len(rows))
+
+    for part in _chunks(cleared, IN_CHUNK):
+        await session.exec(
+            sa.update(ChatArticle).where(col(ChatArticle.id).in_(part)).values(pending_digest=False)
+        )
+    slots = [chat.id for chat in chats if chat.mode in DIGEST_MODES]
+    for part in _chunks(slots, IN_CHUNK):
+        await session.exec(sa.update(Chat).where(col(Chat.id).in_(part)).values(last_digest_at=now))
+    await _insert(session, Delivery, deliveries)
+    return len(deliveries)
+
+
+async def _load_cards(
+    session: AsyncSession, article_ids: set[int], cards: dict[int, ArticleCard]
+) -> None:
+    missing = sorted(article_ids - cards.keys())
+    for part in _chunks(missing, IN_CHUNK):
+        articles = (await session.exec(select(Article).where(col(Article.id).in_(part)))).all()
+        sources = await chats_db.article_sources(session, part)
+        for article in articles:
+            assert article.id is not None  # loaded from the database
+            cards[article.id] = card_from_article(article, source=sources.get(article.id, ""))
+            # The text is only needed once per card: let it go before the next chunk.
+            session.expunge(article)
+
+
+def _delivery(
+    chat_id: int,
+    thread_id: int | None,
+    kind: str,
+    text: str,
+    *,
+    now: datetime,
+    article_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "chat_id": chat_id,
+        "kind": kind,
+        "article_id": article_id,
+        "text": text,
+        "disable_preview": kind == "digest",
+        "thread_id": thread_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """A bulk INSERT (executemany) of plain rows, bypassing the ORM's per-row work."""
+    if rows:
+        connection = await session.connection()
+        await connection.execute(sa.insert(model), rows)
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def subscription(
+    chat_id: int, topics: frozenset[str], rules: Sequence[str], forums_only: bool
+) -> Subscription:
+    """A Subscription from stored data; a stored rule that no longer parses is skipped."""
+    parsed = tuple(r for r in (_rule(q) for q in rules) if r is not None)
+    return Subscription(chat_id, topics, parsed, forums_only)
+
+
+@lru_cache(maxsize=4096)
+def _rule(query: str) -> KeywordRule | None:
+    try:
+        return parse_rule(query)
+    except RuleError:
+        log.warning("stored rule no longer parses: %r", query)
+        return None
+
+
+async def _routed(session: AsyncSession, article_ids: Sequence[int]) -> set[tuple[int, int]]:
+    found: set[tuple[int, int]] = set()
+    for part in _chunks(article_ids, IN_CHUNK):
+        rows = await session.exec(
+            select(ChatArticle.chat_id, ChatArticle.article_id).where(
+                col(ChatArticle.article_id).in_(part)
+            )
+        )
+        found.update((chat_id, article_id) for chat_id, article_id in rows.all())
+    return found

@@ -1,0 +1,312 @@
+"""Chat queries: chats and their settings, topics and keyword rules, and the article
+lookups subscribers make (/latest, /search, /events).
+
+Callers own the transaction (``async with sessions() as s, s.begin():``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TypedDict, Unpack
+
+import sqlalchemy as sa
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Article, ArticleSource, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, Feed
+from summaries.topics import TOPICS, parse_rule, topic_by_slug
+
+# /latest and /events scan this many recent rows and filter them in Python.
+SCAN_LIMIT = 500
+
+
+class SettingsChange(TypedDict, total=False):
+    """The chat settings a subscriber may change (db.models.Chat columns)."""
+
+    mode: str
+    digest_hour: int
+    digest_weekday: int
+    timezone: str
+    summary_sentences: int
+    forums_only: bool
+    paused: bool
+    last_digest_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribedChat:
+    """An active chat with what it subscribed to (rules in canonical query form)."""
+
+    chat: Chat
+    topics: frozenset[str]
+    rules: tuple[str, ...]
+
+
+# ------------------------------------------------------------------------------ chats
+
+
+async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
+    return await session.get(Chat, chat_id)
+
+
+async def get_or_create_chat(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    chat_type: str,
+    title: str | None,
+    now: datetime,
+    thread_id: int | None = None,
+) -> tuple[Chat, bool]:
+    """The chat's row, created with default settings (instant mode) if new; True if created.
+
+    A chat the user talks to again is active again (it may have been deactivated when the
+    bot was blocked), its title is refreshed, and a forum thread it speaks from becomes
+    the thread its pushes go to.
+    """
+    chat = await session.get(Chat, chat_id)
+    created = chat is None
+    if chat is None:
+        chat = Chat(id=chat_id, type=chat_type, title=title, created_at=now, thread_id=thread_id)
+        session.add(chat)
+    else:
+        chat.type = chat_type
+        chat.title = title or chat.title
+        chat.active = True
+        chat.deactivated_reason = None
+        if thread_id is not None:
+            chat.thread_id = thread_id
+    await session.flush()
+    return chat, created
+
+
+async def update_settings(
+    session: AsyncSession, chat_id: int, **changes: Unpack[SettingsChange]
+) -> Chat | None:
+    """Change some settings of a chat; None if the chat is unknown."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    for key, value in changes.items():
+        setattr(chat, key, value)
+    await session.flush()
+    return chat
+
+
+async def delete_chat(session: AsyncSession, chat_id: int) -> bool:
+    """Forget a chat: its settings, topics, rules, matches and unsent deliveries."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return False
+    # Explicit deletes rather than trusting ON DELETE CASCADE: it needs a pragma on SQLite.
+    for model in (ChatTopic, ChatRule, ChatArticle, Delivery):
+        await session.exec(delete(model).where(col(model.chat_id) == chat_id))
+    await session.delete(chat)
+    await session.flush()
+    return True
+
+
+# ------------------------------------------------------------------------------ topics
+
+
+async def chat_topics(session: AsyncSession, chat_id: int) -> list[str]:
+    """The chat's topic slugs, in taxonomy order."""
+    rows = (await session.exec(select(ChatTopic.slug).where(ChatTopic.chat_id == chat_id))).all()
+    return _taxonomy_order(rows)
+
+
+async def add_topic(session: AsyncSession, chat_id: int, slug: str) -> bool:
+    """Subscribe to a topic; False if unknown or already there."""
+    if topic_by_slug(slug) is None or await session.get(ChatTopic, (chat_id, slug)) is not None:
+        return False
+    session.add(ChatTopic(chat_id=chat_id, slug=slug))
+    await session.flush()
+    return True
+
+
+async def remove_topic(session: AsyncSession, chat_id: int, slug: str) -> bool:
+    found = await session.get(ChatTopic, (chat_id, slug))
+    if found is None:
+        return False
+    await session.delete(found)
+    await session.flush()
+    return True
+
+
+async def toggle_topic(session: AsyncSession, chat_id: int, slug: str) -> bool:
+    """Flip a topic; returns whether the chat has it now."""
+    if await remove_topic(session, chat_id, slug):
+        return False
+    return await add_topic(session, chat_id, slug)
+
+
+# ------------------------------------------------------------------------------ rules
+
+
+async def chat_rules(session: AsyncSession, chat_id: int) -> Sequence[ChatRule]:
+    query = select(ChatRule).where(ChatRule.chat_id == chat_id).order_by(col(ChatRule.id))
+    return (await session.exec(query)).all()
+
+
+async def add_rule(
+    session: AsyncSession, chat_id: int, query: str, *, now: datetime
+) -> tuple[ChatRule, bool]:
+    """Store a keyword rule in canonical form; True if new. RuleError for a bad query."""
+    canonical = str(parse_rule(query))
+    existing = (
+        await session.exec(
+            select(ChatRule).where(ChatRule.chat_id == chat_id, ChatRule.query == canonical)
+        )
+    ).first()
+    if existing is not None:
+        return existing, False
+    rule = ChatRule(chat_id=chat_id, query=canonical, created_at=now)
+    session.add(rule)
+    await session.flush()
+    return rule, True
+
+
+async def remove_rule(session: AsyncSession, chat_id: int, rule_id: int) -> ChatRule | None:
+    """Remove one of the chat's rules by id; the removed rule, or None."""
+    rule = await session.get(ChatRule, rule_id)
+    if rule is None or rule.chat_id != chat_id:
+        return None
+    await session.delete(rule)
+    await session.flush()
+    return rule
+
+
+async def remove_rule_by_query(session: AsyncSession, chat_id: int, query: str) -> bool:
+    """Remove the rule equal to ``query`` once canonicalised. RuleError for a bad query."""
+    canonical = str(parse_rule(query))
+    result = await session.exec(
+        delete(ChatRule).where(col(ChatRule.chat_id) == chat_id, col(ChatRule.query) == canonical)
+    )
+    return bool(result.rowcount)
+
+
+async def clear_subscriptions(session: AsyncSession, chat_id: int) -> int:
+    """Remove every topic and rule of a chat; how many were removed."""
+    removed = 0
+    for model in (ChatTopic, ChatRule):
+        result = await session.exec(delete(model).where(col(model.chat_id) == chat_id))
+        removed += result.rowcount or 0
+    return removed
+
+
+# ------------------------------------------------------------------------------ routing
+
+
+async def subscriptions(session: AsyncSession) -> list[SubscribedChat]:
+    """Every active, unpaused chat that has a topic or a rule (three queries in all)."""
+    chats = (
+        await session.exec(
+            select(Chat)
+            .where(col(Chat.active).is_(True), col(Chat.paused).is_(False))
+            .order_by(col(Chat.id))
+        )
+    ).all()
+    if not chats:
+        return []
+    topics: dict[int, set[str]] = {}
+    for chat_id, slug in (await session.exec(select(ChatTopic.chat_id, ChatTopic.slug))).all():
+        topics.setdefault(chat_id, set()).add(slug)
+    rules: dict[int, list[str]] = {}
+    rule_rows = await session.exec(
+        select(ChatRule.chat_id, ChatRule.query).order_by(col(ChatRule.id))
+    )
+    for chat_id, query in rule_rows.all():
+        rules.setdefault(chat_id, []).append(query)
+    return [
+        SubscribedChat(chat, frozenset(topics.get(chat.id, ())), tuple(rules.get(chat.id, ())))
+        for chat in chats
+        if chat.id in topics or chat.id in rules
+    ]
+
+
+async def subscription_of(session: AsyncSession, chat_id: int) -> SubscribedChat | None:
+    """One chat's subscription (whatever its state), or None if the chat is unknown."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    topics = await chat_topics(session, chat_id)
+    rules = await chat_rules(session, chat_id)
+    return SubscribedChat(chat, frozenset(topics), tuple(r.query for r in rules))
+
+
+async def article_sources(session: AsyncSession, article_ids: Sequence[int]) -> dict[int, str]:
+    """For each article, the title of the first feed that carried it ("" if untitled)."""
+    if not article_ids:
+        return {}
+    query = (
+        select(ArticleSource.article_id, Feed.title)
+        .join(Feed, col(Feed.id) == col(ArticleSource.feed_id))
+        .where(col(ArticleSource.article_id).in_(list(article_ids)))
+        .order_by(col(ArticleSource.id))
+    )
+    found: dict[int, str] = {}
+    for article_id, title in (await session.exec(query)).all():
+        found.setdefault(article_id, title or "")
+    return found
+
+
+# ------------------------------------------------------------------------------ lookups
+
+
+async def recent_articles(session: AsyncSession, *, limit: int = SCAN_LIMIT) -> Sequence[Article]:
+    """The newest articles by publication time (then id), newest first."""
+    query = (
+        select(Article).order_by(col(Article.published).desc(), col(Article.id).desc()).limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def search_articles(
+    session: AsyncSession,
+    include: Sequence[str],
+    exclude: Sequence[str] = (),
+    *,
+    limit: int = 10,
+) -> Sequence[Article]:
+    """Articles whose title or text contains every ``include`` term and no ``exclude`` term
+    (case-insensitive substrings; LIKE wildcards in terms are taken literally), newest first.
+    """
+    if not include:
+        return []
+    query = select(Article)
+    for term in include:
+        query = query.where(_contains(term))
+    for term in exclude:
+        query = query.where(sa.not_(_contains(term)))
+    query = query.order_by(col(Article.published).desc(), col(Article.id).desc()).limit(limit)
+    return (await session.exec(query)).all()
+
+
+def _contains(term: str) -> sa.ColumnElement[bool]:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return sa.or_(
+        col(Article.title).ilike(pattern, escape="\\"),
+        col(Article.text).ilike(pattern, escape="\\"),
+    )
+
+
+async def upcoming_events(
+    session: AsyncSession, *, today: date, limit: int = SCAN_LIMIT
+) -> Sequence[Article]:
+    """Event articles whose event has not ended by ``today``, soonest first."""
+    last_day = sa.func.coalesce(col(Article.event_end), col(Article.event_start))
+    query = (
+        select(Article)
+        .where(col(Article.is_event).is_(True), last_day >= today)
+        .order_by(col(Article.event_start), col(Article.id))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+def _taxonomy_order(slugs: Sequence[str]) -> list[str]:
+    chosen = set(slugs)
+    return [t.slug for t in TOPICS if t.slug in chosen]
