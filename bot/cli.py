@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -324,4 +325,7 @@ def preview(
 
 
 def main() -> None:
+    # Opt in to PTB's coming timedelta durations (RetryAfter.retry_after); the outbox reads
+    # both forms, and PTB's own messages then stop warning on every flood answer.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     app()

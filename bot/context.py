@@ -29,13 +29,20 @@ class AppContext:
 
 
 @asynccontextmanager
-async def open_context(settings: Settings, *, migrate: bool = True) -> AsyncIterator[AppContext]:
-    """Upgrade the schema, open the engine and the HTTP client; close both on exit."""
+async def open_context(
+    settings: Settings, *, migrate: bool = True, processes: bool = True
+) -> AsyncIterator[AppContext]:
+    """Upgrade the schema, open the engine, the HTTP client and the worker pool; close them
+    on exit. ``processes=False`` runs CPU work in threads (quick tests)."""
     if migrate:
         await asyncio.to_thread(upgrade, settings.database_url)
     engine = create_engine(settings.database_url)
     # spawn, not fork: the parent has threads (aiosqlite, the resolver) a fork would copy.
-    pool = ProcessPoolExecutor(max_workers=settings.worker_count, mp_context=get_context("spawn"))
+    pool = (
+        ProcessPoolExecutor(max_workers=settings.worker_count, mp_context=get_context("spawn"))
+        if processes
+        else None
+    )
     try:
         async with Fetcher(settings.fetch_limits()) as fetcher:
             sessions = session_factory(engine)
@@ -48,5 +55,6 @@ async def open_context(settings: Settings, *, migrate: bool = True) -> AsyncIter
             )
             yield AppContext(settings, engine, sessions, fetcher, ingestor)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         await engine.dispose()

@@ -12,6 +12,8 @@ import pytest
 from tests.pg import PostgresServer, PostgresUnavailable, start_postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# As bot.cli.main does: PTB's coming timedelta durations, without deprecation warnings.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 _db_counter = itertools.count()
 
 

@@ -1,0 +1,217 @@
+"""The Telegram application: built from the process context, wired in one place, run in one place.
+
+``build_application`` makes the PTB Application (Bot API root from TELEGRAM_API_URL),
+registers every handler, the error handler and the jobs (ingest, digests); ``run_bot``
+runs it with long polling, or a webhook when WEBHOOK_URL is set, until cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
+
+from bot import admin, handlers
+from bot.broadcasts import resume_broadcasts
+from bot.context import AppContext
+from bot.delivery import Outbox, RateLimits
+from bot.ingest import PassReport
+from bot.routing import route_articles, send_due_digests
+from bot.services import SERVICES_KEY, Services, services, utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What the app's background work needs beyond Services: the outbox's stop switch,
+    the pass lock, and counters of unexpected errors."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    errors: int = 0
+    on_report: Callable[[PassReport], None] | None = None
+
+
+RUNTIME_KEY = "runtime"
+
+
+def runtime(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
+    found = app.bot_data[RUNTIME_KEY]
+    assert isinstance(found, Runtime)
+    return found
+
+
+def build_application(
+    ctx: AppContext,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    limits: RateLimits | None = None,
+    ingest_every: float | None = None,
+    digest_every: float = 60.0,
+    on_report: Callable[[PassReport], None] | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot, ready to initialize. Tests pass a clock and short job intervals."""
+    settings = ctx.settings
+    token = settings.token
+    if token is None:
+        raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
+    api = settings.telegram_api_url
+    # One pool for the outbox's concurrent sends and handler replies; getUpdates has its own.
+    request = HTTPXRequest(
+        connection_pool_size=32,
+        connect_timeout=10,
+        read_timeout=20,
+        write_timeout=20,
+        pool_timeout=10,
+    )
+    updates_request = HTTPXRequest(connection_pool_size=1, read_timeout=40, connect_timeout=10)
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .request(request)
+        .get_updates_request(updates_request)
+        # Commands keep being answered while a long handler (e.g. /addfeed) waits on HTTP.
+        .concurrent_updates(16)
+        .build()
+    )
+    outbox = Outbox(ctx.sessions, app.bot, limits=limits or settings.rate_limits(), clock=clock)
+    app.bot_data[SERVICES_KEY] = Services(settings, ctx.sessions, ctx.fetcher, outbox, clock)
+    app.bot_data[RUNTIME_KEY] = Runtime(on_report=on_report)
+    app.bot_data["ingestor"] = ctx.ingestor
+    # Admin commands first: the subscriber handlers end with the unknown-command catch-all.
+    for handler in [*admin.handlers(), *handlers.handlers(), *handlers.fallback_handlers()]:
+        app.add_handler(handler)
+    app.add_error_handler(on_error)
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+    every = ingest_every or min(settings.poll_interval, 30.0)
+    app.job_queue.run_repeating(ingest_job, interval=every, first=0.1, name="ingest")
+    app.job_queue.run_repeating(digest_job, interval=digest_every, first=1.0, name="digests")
+    return app
+
+
+async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """After ``app.start()``: register commands, start the outbox, resume broadcasts.
+
+    (PTB runs post_init hooks only inside run_polling/run_webhook, which own the event
+    loop; this process runs ingestion in the same loop, so it starts the app by hand.)"""
+    svc = services(app)
+    run = runtime(app)
+    await register_commands(app)
+    run.tasks.append(asyncio.create_task(svc.outbox.run(run.stop), name="outbox"))
+    run.tasks.extend(await resume_broadcasts(app.bot, svc.sessions, clock=svc.clock))
+
+
+async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Before ``app.stop()``: stop the outbox and the broadcast followers."""
+    run = runtime(app)
+    run.stop.set()
+    await admin.stop_followers(app.bot_data)
+    for task in run.tasks:
+        if not task.done():
+            task.cancel()
+    for task in run.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, timeout=10)
+
+
+async def register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """setMyCommands: subscriber commands for everyone, plus admin ones in each admin's chat."""
+    public = [BotCommand(name, text) for name, text in handlers.COMMANDS]
+    admin_only = [*handlers.ADMIN_COMMANDS, *admin.COMMANDS]
+    try:
+        await app.bot.set_my_commands(public, scope=BotCommandScopeDefault())
+        for admin_id in sorted(services(app).settings.admin_ids):
+            extra = [BotCommand(name, text) for name, text in admin_only]
+            await app.bot.set_my_commands(public + extra, scope=BotCommandScopeChat(admin_id))
+    except TelegramError as exc:
+        # An admin who never opened a chat with the bot makes this fail; the bot still works.
+        log.warning("setMyCommands failed: %s", exc)
+
+
+async def ingest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One pass over the due feeds, then route what is new to the chats that want it."""
+    svc = services(context)
+    run = runtime(context.application)
+    if run.ingest_lock.locked():
+        return  # the previous pass is still going: due feeds wait for it
+    async with run.ingest_lock:
+        now = svc.clock()
+        ingestor = context.bot_data["ingestor"]
+        report: PassReport = await ingestor.run_pass(now=now)
+        fresh = [a.id for a in report.new_articles if a.announce]
+        if fresh:
+            routed = await route_articles(svc.sessions, fresh, now=now)
+            if routed:
+                svc.outbox.wake()
+        if run.on_report is not None:
+            run.on_report(report)
+
+
+async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    if await send_due_digests(svc.sessions, now=svc.clock()):
+        svc.outbox.wake()
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one place unexpected exceptions land: logged with the update, counted, and the
+    user told briefly that this request failed."""
+    runtime(context.application).errors += 1
+    log.error("unexpected error handling %r", update, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(
+                update.effective_chat.id, "Sorry, something went wrong with that request."
+            )
+
+
+async def run_bot(ctx: AppContext, *, announce: Callable[[str], None]) -> None:
+    """Run the bot until cancelled (Ctrl-C): long polling, or a webhook with WEBHOOK_URL."""
+    settings = ctx.settings
+    app = build_application(ctx)
+    async with app:
+        await app.start()
+        await start_background(app)
+        assert app.updater is not None
+        if settings.webhook_url:
+            given = settings.webhook_secret
+            secret = given.get_secret_value() if given else secrets.token_urlsafe(32)
+            await app.updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=settings.webhook_path,
+                webhook_url=settings.webhook_url,
+                # PTB answers 403 to any request without this X-Telegram-Bot-Api-Secret-Token.
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            announce(f"bot running with a webhook at {settings.webhook_url}; Ctrl-C stops")
+        else:
+            await app.updater.start_polling(
+                poll_interval=0.0, timeout=30, allowed_updates=Update.ALL_TYPES
+            )
+            me = app.bot.username
+            announce(
+                f"bot @{me} running (long polling at {settings.telegram_api_url}); Ctrl-C stops"
+            )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            await stop_background(app)
+            await app.stop()
