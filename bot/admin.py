@@ -40,6 +40,7 @@ from telegram.ext import (
 
 from bot.broadcasts import follow_broadcast
 from bot.errors import BotError
+from bot.render import MAX_MESSAGE, utf16_len
 from bot.services import Services, services
 from db import outbox, queries
 from db import stats as db_stats
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 NOT_ALLOWED: Final = "Not allowed."
 # Telegram's limit for one message, in UTF-16 code units of the visible text.
-MAX_MESSAGE: Final = 4096
 CALLBACK_PREFIX: Final = "adm:"
 
 COMMANDS: list[tuple[str, str]] = [
@@ -105,10 +105,6 @@ _NAMED_ENTITIES: Final = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,7})|([A-Za-z][A-Za-z0-9]*));")
 _EMPTY_END_TAG = re.compile(r"</\s*>")
 _LINK_SCHEMES: Final = frozenset({"http", "https", "tg", "mailto", "ftp"})
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _decode_reference(match: re.Match[str]) -> str:

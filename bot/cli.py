@@ -264,7 +264,7 @@ def run() -> None:
     """Poll and ingest feeds on schedule until stopped (Ctrl-C), printing each new article."""
     try:
         _run(run_forever)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("stopped")
 
 

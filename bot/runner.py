@@ -4,7 +4,9 @@ ingestion alone, printing each new article's card to the terminal. Ctrl-C stops 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -71,6 +73,12 @@ async def run_terminal(ctx: AppContext) -> None:
 
 
 async def run_forever(settings: Settings) -> None:
+    # SIGTERM (docker stop, systemd) stops as cleanly as Ctrl-C: cancel, then unwind.
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):  # not on Windows
+        loop.add_signal_handler(signal.SIGTERM, main.cancel)
     async with open_context(settings) as ctx:
         seeded = await seed_feeds(ctx)
         if seeded:

@@ -145,8 +145,9 @@ def test_ingest_prints_a_summary_table_and_records_failures(env: Path, server: F
     assert "HTTP 404" in out
 
 
-def test_run_polls_prints_new_articles_and_stops_cleanly_on_ctrl_c(
-    env: Path, server: FeedServer
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_run_polls_prints_new_articles_and_stops_cleanly(
+    env: Path, server: FeedServer, stop_signal: signal.Signals
 ) -> None:
     # Without the fixture's <ttl>, the feed is polled every POLL_INTERVAL (1 s).
     full = (INGEST / "forums.rss").read_text().replace("<ttl>5</ttl>", "")
@@ -190,7 +191,7 @@ def test_run_polls_prints_new_articles_and_stops_cleanly_on_ctrl_c(
         assert "1 feeds added from" in output
         assert "Chinese, Russian experts gather in Guangming" in output
         assert "Shenzhen Symposium Highlights" not in output  # the backlog is not announced
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         process.wait(timeout=20)
         time.sleep(0.2)  # let the reader thread drain the pipe
         rest = "".join(pending.get() for _ in range(pending.qsize()))
