@@ -98,7 +98,13 @@ def build_application(
     app.add_error_handler(on_error)
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     every = ingest_every or min(settings.poll_interval, 30.0)
-    app.job_queue.run_repeating(ingest_job, interval=every, first=0.1, name="ingest")
+    # A pass longer than the interval is not an error: ingest_job skips while one runs,
+    # so APScheduler may start a second instance (which returns at once) without warning.
+    overlap = {"max_instances": 2, "coalesce": True}
+    app.job_queue.run_repeating(
+        ingest_job, interval=every, first=0.1, name="ingest", job_kwargs=overlap
+    )
+    # One digest run at a time: two could both find the same chat due.
     app.job_queue.run_repeating(digest_job, interval=digest_every, first=1.0, name="digests")
     return app
 
@@ -120,12 +126,14 @@ async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
     run = runtime(app)
     run.stop.set()
     await admin.stop_followers(app.bot_data)
+    # The outbox finishes and records the sends in flight; only then is anything cancelled.
+    if run.tasks:
+        await asyncio.wait(run.tasks, timeout=15)
     for task in run.tasks:
         if not task.done():
             task.cancel()
-    for task in run.tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, timeout=10)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 async def register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -202,3 +203,71 @@ def test_run_polls_prints_new_articles_and_stops_cleanly(
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def test_summarize_prints_the_chosen_sentences_one_per_line(env: Path) -> None:
+    text = env / "article.txt"
+    text.write_text(
+        "Dr. Smith met Prof. Jones in the U.S. on Jan. 12 to plan a symposium. "
+        "They discussed No. 5 of the agenda at length. "
+        "The symposium will gather 300 microbiologists in Shenzhen. "
+        "Lunch was served at noon.",
+        encoding="utf-8",
+    )
+    code, out, _ = invoke("summarize", str(text), "--sentences", "2")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Dr. Smith met Prof. Jones in the U.S. on Jan. 12")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["summarize", "/nonexistent.txt"], "cannot read"),
+        (["summarize", "-", "--algorithm", "magic"], "unknown algorithm"),
+        (["preview", "/nonexistent.html"], "cannot read"),
+    ],
+)
+def test_summarize_and_preview_refuse_bad_input_with_one_line(
+    env: Path, args: list[str], message: str
+) -> None:
+    code, _, err = invoke(*args)
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_preview_json_of_an_article_page_has_summary_topics_and_event(env: Path) -> None:
+    code, out, _ = invoke("preview", str(INGEST / "articles" / "seed-004.html"), "--json")
+    assert code == 0
+    (item,) = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert item["title"].startswith("Chinese, Russian experts gather in Guangming")
+    assert item["language"] == "en"
+    assert 1 <= len(item["summary"]) <= 5
+    assert "precision-medicine" in item["topics"]
+    event = item["event"]
+    assert (
+        event["name"] == "2025 International Forum on Innovation Cooperation in Molecular Medicine"
+    )
+    assert (event["start"], event["end"]) == ("2025-11-16", "2025-11-17")
+    assert event["city"] == "Shenzhen"
+    assert event["attendance"] == 150
+    assert event["upcoming"] is False
+    assert set(item) >= {"title", "url", "published", "language", "summary", "topics", "event"}
+
+
+def test_preview_of_a_feed_url_fetches_full_text_and_prints_cards(
+    env: Path, server: FeedServer
+) -> None:
+    code, out, _ = invoke("preview", server.url("/forums.rss"))
+    assert code == 0
+    assert out.count("Science Forums Newsroom") == 5
+    assert "📅 18 Nov 2025" in out  # dated from the full page, not the teaser
+    assert "#microbiology" in out
+
+    code, out, _ = invoke("preview", server.url("/forums.rss"), "--json")
+    items = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert items[0]["url"] == server.url("/articles/seed-000.html")
+    assert items[0]["event"]["start"] == "2025-11-18"
+    assert items[0]["published"].startswith("2025-11-24")
