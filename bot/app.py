@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot import admin, handlers
+from bot import admin, handlers, membership
 from bot.broadcasts import resume_broadcasts
 from bot.context import AppContext
 from bot.delivery import Outbox, RateLimits
@@ -93,7 +93,12 @@ def build_application(
     app.bot_data[RUNTIME_KEY] = Runtime(on_report=on_report)
     app.bot_data["ingestor"] = ctx.ingestor
     # Admin commands first: the subscriber handlers end with the unknown-command catch-all.
-    for handler in [*admin.handlers(), *handlers.handlers(), *handlers.fallback_handlers()]:
+    for handler in [
+        *membership.handlers(),
+        *admin.handlers(),
+        *handlers.handlers(),
+        *handlers.fallback_handlers(),
+    ]:
         app.add_handler(handler)
     app.add_error_handler(on_error)
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"

@@ -1161,6 +1161,20 @@ class FakeTelegram:
             )
             return self._queue_update("channel_post", message)
 
+    def group_migrates(self, chat_id: int, new_chat_id: int) -> JsonDict:
+        """Queue the service message a group posts when it becomes a supergroup
+        (``migrate_to_chat_id``); sends to the old id then answer "group chat was upgraded"."""
+        with self._cond:
+            chat = self._chat(chat_id, "group")
+            message: JsonDict = {
+                "message_id": self._new_message_id(chat_id),
+                "date": int(time.time()),
+                "chat": self._chat_json(chat),
+                "from": self._user_json(DEFAULT_USER_ID),
+                "migrate_to_chat_id": new_chat_id,
+            }
+            return self._queue_update("message", message)
+
     @staticmethod
     def _member_json(user: JsonDict, status: MemberStatus) -> JsonDict:
         member: JsonDict = {"status": status, "user": user}

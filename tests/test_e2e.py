@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from bot.context import open_context
 from bot.ingest import PassReport
 from bot.settings import Settings
 from db import queries
-from db.chats import update_settings
+from db.chats import add_topic, chat_topics, get_chat, update_settings
 from tests.conftest import FIXTURES
 from tests.fakebot import FakeTelegram, Limits
 from tests.feedserver import FeedServer
@@ -241,13 +241,57 @@ async def test_an_admin_broadcast_reaches_every_reachable_chat_once_within_the_l
     assert all(world.fake.messages(c)[0].text.startswith("<b>SciForum</b>") for c in reachable)
     assert not any(world.fake.messages(c) for c in blocked)
     async with world.sessions() as s:
-        from db.chats import get_chat
-
         states = [(await get_chat(s, c)) for c in blocked]
     assert all(chat is not None and not chat.active for chat in states)
     stats = world.fake.stats()
     assert stats.too_many_requests == len(flooded)  # only the injected ones
     assert stats.max_chat_rate <= 2
+
+
+async def _chat_row(world: World, chat_id: int) -> Any:
+    async with world.sessions() as s:
+        return await get_chat(s, chat_id)
+
+
+async def _exists(world: World, chat_id: int) -> bool:
+    return await _chat_row(world, chat_id) is not None
+
+
+async def _until(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0) -> None:
+    """Poll the database (which the fake cannot signal) until ``check`` holds."""
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"not true within {seconds} s")
+
+
+async def test_a_user_who_blocks_the_bot_is_deactivated_at_once(world: World) -> None:
+    await _subscribe_to(world, USER, "Microbiology")
+    world.fake.add_chat_member_update(USER, "kicked")
+    await world.fake.wait_until_async(lambda: world.fake.pending_updates() == 0, timeout=5)
+
+    async def deactivated() -> bool:
+        chat = await _chat_row(world, USER)
+        return chat is not None and not chat.active
+
+    await _until(deactivated)
+    assert "kicked" in ((await _chat_row(world, USER)).deactivated_reason or "")
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_subscriptions(world: World) -> None:
+    group, supergroup = -4001, -1004001
+    world.fake.add_chat_member_update(group, "member", chat_type="group")
+    await _until(lambda: _exists(world, group))
+    async with world.sessions() as s, s.begin():
+        await add_topic(s, group, "microbiology")
+
+    world.fake.group_migrates(group, supergroup)
+
+    await _until(lambda: _exists(world, supergroup))
+    assert await _chat_row(world, group) is None
+    async with world.sessions() as s:
+        assert await chat_topics(s, supergroup) == ["microbiology"]
 
 
 def _run_bot(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
