@@ -185,10 +185,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     user told briefly that this request failed."""
     runtime(context.application).errors += 1
     log.error("unexpected error handling %r", update, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        with contextlib.suppress(TelegramError):
-            await context.bot.send_message(
-                update.effective_chat.id, "Sorry, something went wrong with that request."
+    if not isinstance(update, Update):
+        return
+    with contextlib.suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer("Sorry, something went wrong.")
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(
+                "Sorry, something went wrong with that request. Please try again later."
             )
 
 

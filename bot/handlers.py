@@ -105,25 +105,17 @@ NO_SUBS = "No subscriptions yet: /topics to pick topics, /subscribe to follow ke
 
 
 def _guarded(handler: Handler) -> Handler:
-    """Keep every failure inside the handler: log it, count it, apologise."""
+    """Expected failures stay here: a Telegram error for this chat (blocked meanwhile, a
+    message gone, an edit with nothing new) is logged and counted. Anything else is a bug
+    and goes on to the application's one error handler (bot.app.on_error)."""
 
     @functools.wraps(handler)
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             await handler(update, context)
-        except Exception:
-            log.exception("handler %s failed", handler.__name__)
+        except TelegramError as exc:
+            log.warning("handler %s: Telegram refused: %s", handler.__name__, exc)
             context.bot_data[ERRORS_KEY] = int(context.bot_data.get(ERRORS_KEY, 0)) + 1
-            query = update.callback_query
-            try:
-                if query is not None:
-                    await query.answer("Sorry, something went wrong.")
-                elif update.effective_message is not None:
-                    await update.effective_message.reply_text(
-                        "Sorry, something went wrong. Please try again later."
-                    )
-            except TelegramError:
-                pass
 
     return run
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from telegram.ext import Application
 
-from bot.app import build_application, start_background, stop_background
+from bot.app import build_application, runtime, start_background, stop_background
 from bot.context import open_context
 from bot.ingest import PassReport
 from bot.settings import Settings
@@ -362,3 +363,17 @@ def test_a_broadcast_killed_mid_way_finishes_after_a_restart(tmp_path: Path) -> 
         # At-least-once: only a send in flight at the kill may repeat.
         assert sum(n - 1 for n in counts) <= 2
         assert fake.stats().too_many_requests == 0
+
+
+async def test_an_unexpected_failure_is_logged_counted_and_answered_politely(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with world.sessions() as s, s.begin():
+        await s.exec(sa.text("DROP TABLE chat_rules"))  # a broken database: a bug, not input
+
+    world.fake.user_sends(USER, "/subscribe crispr")
+
+    (reply,) = await world.fake.wait_for_messages_async(USER, 1, timeout=10)
+    assert "something went wrong" in reply.plain_text.lower()
+    assert runtime(world.app).errors == 1
+    assert any("unexpected error" in r.message for r in caplog.records)
