@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
@@ -25,6 +25,7 @@ from bot import admin, handlers, membership
 from bot.broadcasts import resume_broadcasts
 from bot.context import AppContext
 from bot.delivery import Outbox, RateLimits
+from bot.errors import BotError
 from bot.ingest import PassReport
 from bot.routing import route_articles, send_due_digests
 from bot.services import SERVICES_KEY, Services, services, utc_now
@@ -200,6 +201,13 @@ async def run_bot(ctx: AppContext, *, announce: Callable[[str], None]) -> None:
     """Run the bot until cancelled (Ctrl-C): long polling, or a webhook with WEBHOOK_URL."""
     settings = ctx.settings
     app = build_application(ctx)
+    api = settings.telegram_api_url
+    try:
+        await app.initialize()  # getMe: checks the token and that the API answers
+    except InvalidToken:
+        raise BotError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API at {api}") from None
+    except (NetworkError, TimedOut) as exc:
+        raise BotError(f"cannot reach the Bot API at {api}: {exc}") from None
     async with app:
         await app.start()
         await start_background(app)

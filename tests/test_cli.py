@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from tests.conftest import FIXTURES
+from tests.fakebot import FakeTelegram
 from tests.feedserver import FeedServer
 
 INGEST = FIXTURES / "ingest"
@@ -271,3 +273,32 @@ def test_preview_of_a_feed_url_fetches_full_text_and_prints_cards(
     assert items[0]["url"] == server.url("/articles/seed-000.html")
     assert items[0]["event"]["start"] == "2025-11-18"
     assert items[0]["published"].startswith("2025-11-24")
+
+
+def test_run_with_a_rejected_token_says_so_in_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (env / "none.txt").write_text("")
+    monkeypatch.setenv("FEEDS", str(env / "none.txt"))
+    with FakeTelegram() as fake:
+        monkeypatch.setenv("TELEGRAM_API_URL", fake.url)
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "999:not-the-token")
+        code, _, err = invoke("run")
+    assert code == 2
+    assert "TELEGRAM_BOT_TOKEN was rejected" in err
+    assert "Traceback" not in err
+
+
+def test_run_with_an_unreachable_bot_api_says_so_in_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    (env / "none.txt").write_text("")
+    monkeypatch.setenv("FEEDS", str(env / "none.txt"))
+    code, _, err = invoke("run")
+    assert code == 2
+    assert "cannot reach the Bot API" in err
