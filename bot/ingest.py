@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 # How far back the in-memory dedup index reaches when a pass starts.
 DEDUP_WINDOW = timedelta(days=14)
+DEDUP_RELOAD = timedelta(days=1)
 # Fetched article pages at once, across all feeds (the fetcher also limits per host).
 PAGE_CONCURRENCY = 16
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -110,7 +111,9 @@ class Ingestor:
     ) -> PassReport:
         async with self._sessions() as session:
             feeds = list(await queries.due_feeds(session, now=now, include_all=include_all))
-            if self._dedup_loaded_at is None:
+            loaded = self._dedup_loaded_at
+            if loaded is None or now - loaded > DEDUP_RELOAD:
+                # Rebuilt daily, so a long-running process holds only the window's keys.
                 self._dedup = DedupIndex()
                 for article_id, url, content_hash, simhash in await queries.recent_article_keys(
                     session, since=now - DEDUP_WINDOW
