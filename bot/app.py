@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
@@ -24,7 +24,7 @@ from telegram.request import HTTPXRequest
 from bot import admin, handlers, membership
 from bot.broadcasts import resume_broadcasts
 from bot.context import AppContext
-from bot.delivery import Outbox, RateLimits
+from bot.delivery import Outbox, RateLimits, ReplyBudget, SendBudget
 from bot.errors import BotError
 from bot.ingest import PassReport
 from bot.routing import route_articles, send_due_digests
@@ -46,6 +46,7 @@ class Runtime:
 
 
 RUNTIME_KEY = "runtime"
+OUTBOX_BOT_KEY = "outbox_bot"
 
 
 def runtime(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
@@ -69,15 +70,31 @@ def build_application(
     if token is None:
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
     api = settings.telegram_api_url
-    # One pool for the outbox's concurrent sends and handler replies; getUpdates has its own.
+    # Handler replies and edits; the outbox and getUpdates have pools of their own.
     request = HTTPXRequest(
-        connection_pool_size=32,
+        connection_pool_size=16,
         connect_timeout=10,
         read_timeout=20,
         write_timeout=20,
         pool_timeout=10,
     )
     updates_request = HTTPXRequest(connection_pool_size=1, read_timeout=40, connect_timeout=10)
+    limits = limits or settings.rate_limits()
+    # One send budget for the whole bot: replies are charged as they go, the outbox paces
+    # itself in what is left. The outbox has its own Bot so its sends are not charged twice.
+    budget = SendBudget(limits.outbox_per_second)
+    outbox_bot = Bot(
+        token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=HTTPXRequest(
+            connection_pool_size=32,
+            connect_timeout=10,
+            read_timeout=20,
+            write_timeout=20,
+            pool_timeout=10,
+        ),
+    )
     app = (
         ApplicationBuilder()
         .token(token)
@@ -87,9 +104,11 @@ def build_application(
         .get_updates_request(updates_request)
         # Commands keep being answered while a long handler (e.g. /addfeed) waits on HTTP.
         .concurrent_updates(16)
+        .rate_limiter(ReplyBudget(budget))
         .build()
     )
-    outbox = Outbox(ctx.sessions, app.bot, limits=limits or settings.rate_limits(), clock=clock)
+    outbox = Outbox(ctx.sessions, outbox_bot, limits=limits, clock=clock, budget=budget)
+    app.bot_data[OUTBOX_BOT_KEY] = outbox_bot
     app.bot_data[SERVICES_KEY] = Services(settings, ctx.sessions, ctx.fetcher, outbox, clock)
     app.bot_data[RUNTIME_KEY] = Runtime(on_report=on_report)
     app.bot_data["ingestor"] = ctx.ingestor
@@ -122,6 +141,7 @@ async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> No
     loop; this process runs ingestion in the same loop, so it starts the app by hand.)"""
     svc = services(app)
     run = runtime(app)
+    await app.bot_data[OUTBOX_BOT_KEY].initialize()
     await register_commands(app)
     run.tasks.append(asyncio.create_task(svc.outbox.run(run.stop), name="outbox"))
     run.tasks.extend(await resume_broadcasts(app.bot, svc.sessions, clock=svc.clock))
@@ -140,6 +160,7 @@ async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+    await app.bot_data[OUTBOX_BOT_KEY].shutdown()
 
 
 async def register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

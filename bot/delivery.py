@@ -18,14 +18,14 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, LinkPreviewOptions
@@ -37,12 +37,82 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from db import outbox
 from db.models import Delivery
 
 log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]  # a Bot API answer, as PTB hands it to rate limiters
+
+
+class SendBudget:
+    """The bot's overall send budget, shared by the outbox and direct replies.
+
+    The outbox takes evenly spaced slots (``turn``); a direct reply to a command is sent at
+    once and takes the next free slot (``charge``), so the outbox yields to it and the total
+    stays at the rate, while replies never wait behind a broadcast. The schedule advances
+    by slots, not by wake-ups, so timer lateness does not lower the pace.
+    """
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1.0 / per_second
+        self._next = 0.0
+
+    async def turn(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def charge(self) -> None:
+        self._next = max(time.monotonic(), self._next) + self._interval
+
+
+# Bot API methods that count against Telegram's message limits.
+SEND_METHODS = frozenset(
+    {
+        "sendmessage",
+        "senddocument",
+        "sendphoto",
+        "sendmediagroup",
+        "copymessage",
+        "forwardmessage",
+        "editmessagetext",
+        "editmessagereplymarkup",
+    }
+)
+
+
+class ReplyBudget(BaseRateLimiter[None]):
+    """PTB rate limiter for the application's bot (handler replies, edits, documents):
+    charges each send to the shared budget without delaying it. The outbox sends through
+    a bot of its own, so nothing is charged twice."""
+
+    def __init__(self, budget: SendBudget) -> None:
+        self._budget = budget
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(  # noqa: PLR0917 - PTB's BaseRateLimiter signature
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        if endpoint.lower() in SEND_METHODS:
+            self._budget.charge()
+        return await callback(*args, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +122,9 @@ class RateLimits:
     global_per_second: float = 30.0
     private_per_second: float = 1.0
     group_per_minute: float = 20.0
-    # Left for direct replies to commands, which share the bot's budget but skip the outbox.
-    reserve_per_second: float = 2.0
+    # A fixed share kept off the outbox. Usually 0: direct replies are charged to the
+    # shared SendBudget as they happen, so the outbox yields exactly what they use.
+    reserve_per_second: float = 0.0
 
     @property
     def outbox_per_second(self) -> float:
@@ -260,8 +331,12 @@ class Outbox:
         concurrency: int = 16,
         idle_poll: float = 1.0,
         shutdown_grace: float = 10.0,
+        budget: SendBudget | None = None,
     ) -> None:
+        """``budget``: the send budget shared with direct replies (see ReplyBudget); by
+        default the outbox has the whole ``limits.outbox_per_second`` to itself."""
         self._sessions = sessions
+        self._budget = budget or SendBudget(limits.outbox_per_second)
         self._bot = bot
         self.limits = limits
         self._clock = clock
@@ -343,12 +418,9 @@ class Outbox:
         self._revoked = set()
         jobs: asyncio.Queue[_Job] = asyncio.Queue()
         outcomes: asyncio.Queue[_Outcome | None] = asyncio.Queue()
-        # Capacity 1 per 1/rate seconds: evenly spaced sends, no burst to break a window.
-        limiter = AsyncLimiter(1, 1.0 / self.limits.outbox_per_second)
         watcher = asyncio.create_task(self._watch(stop))
         senders = [
-            asyncio.create_task(self._send_loop(jobs, outcomes, limiter))
-            for _ in range(self._concurrency)
+            asyncio.create_task(self._send_loop(jobs, outcomes)) for _ in range(self._concurrency)
         ]
         recorder = asyncio.create_task(self._record_loop(outcomes))
         try:
@@ -462,7 +534,6 @@ class Outbox:
         self,
         jobs: asyncio.Queue[_Job],
         outcomes: asyncio.Queue[_Outcome | None],
-        limiter: AsyncLimiter,
     ) -> None:
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
@@ -470,7 +541,7 @@ class Outbox:
         while not self._closing:
             job = await jobs.get()
             try:
-                await self._take_turn(limiter)
+                await self._take_turn()
                 if self._closing:
                     return
                 self._queued.pop(job.delivery_id, None)
@@ -499,14 +570,14 @@ class Outbox:
                 self._queued.pop(job.delivery_id, None)
                 self._in_hand.discard(job.chat_id)
 
-    async def _take_turn(self, limiter: AsyncLimiter) -> None:
+    async def _take_turn(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             pause = self._paused_until - loop.time()
             if pause > 0:
                 await asyncio.sleep(pause)
                 continue
-            await limiter.acquire()
+            await self._budget.turn()
             if self._paused_until <= loop.time():
                 return
 

@@ -105,8 +105,6 @@ class Settings(BaseSettings):
             global_per_second=self.send_rate,
             private_per_second=self.chat_rate,
             group_per_minute=self.group_rate,
-            # Head-room for direct command replies, which skip the outbox.
-            reserve_per_second=min(2.0, self.send_rate / 10),
         )
 
     @property

@@ -29,7 +29,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.broadcasts import follow_broadcast, progress_text, report_text, resume_broadcasts
-from bot.delivery import Backoff, ChatPacer, Outbox, RateLimits, Verdict, classify_error
+from bot.delivery import Backoff, ChatPacer, Outbox, RateLimits, SendBudget, Verdict, classify_error
 from db import outbox as queries
 from db.models import Broadcast, Chat, Delivery
 from db.outbox import BroadcastProgress
@@ -113,8 +113,26 @@ def test_chat_pacer_holds_a_flooded_chat_and_forgets_idle_ones() -> None:
     assert pacer.ready_at(1) == float("-inf")
 
 
-def test_outbox_keeps_headroom_for_command_replies() -> None:
-    assert RateLimits().outbox_per_second == 28.0
+def test_the_outbox_uses_the_whole_documented_rate_by_default() -> None:
+    assert RateLimits().outbox_per_second == 30.0
+
+
+async def test_send_budget_spaces_turns_evenly() -> None:
+    budget = SendBudget(200)
+    started = time.monotonic()
+    for _ in range(21):
+        await budget.turn()
+    assert time.monotonic() - started >= 20 / 200  # sleeps never end early
+
+
+async def test_a_charged_reply_takes_the_next_slot_and_the_outbox_yields() -> None:
+    budget = SendBudget(200)
+    await budget.turn()
+    started = time.monotonic()
+    for _ in range(10):
+        budget.charge()  # ten replies go out at once...
+    await budget.turn()  # ...and the outbox's next send waits for their ten slots
+    assert time.monotonic() - started >= 10 / 200
 
 
 @pytest.mark.parametrize(
