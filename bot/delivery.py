@@ -53,8 +53,7 @@ class SendBudget:
 
     The outbox takes evenly spaced slots (``turn``); a direct reply to a command is sent at
     once and takes the next free slot (``charge``), so the outbox yields to it and the total
-    stays at the rate, while replies never wait behind a broadcast. The schedule advances
-    by slots, not by wake-ups, so timer lateness does not lower the pace.
+    stays at the rate, while replies never wait behind a broadcast.
     """
 
     def __init__(self, per_second: float) -> None:
@@ -62,11 +61,14 @@ class SendBudget:
         self._next = 0.0
 
     async def turn(self) -> None:
-        now = time.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        # Slots are claimed only when due (not reserved ahead), so a reply charged now
+        # delays every waiting sender. Lateness of up to one slot is caught up, not lost.
+        while True:
+            now = time.monotonic()
+            if self._next <= now:
+                self._next = max(self._next, now - self._interval) + self._interval
+                return
+            await asyncio.sleep(self._next - now)
 
     def charge(self) -> None:
         self._next = max(time.monotonic(), self._next) + self._interval
