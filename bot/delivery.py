@@ -66,7 +66,9 @@ class SendBudget:
         while True:
             now = time.monotonic()
             if self._next <= now:
-                self._next = max(self._next, now - self._interval) + self._interval
+                # Late by less than a slot: keep the schedule. Idle: spacing starts now.
+                start = self._next if self._next > now - self._interval else now
+                self._next = start + self._interval
                 return
             await asyncio.sleep(self._next - now)
 
