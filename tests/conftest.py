@@ -9,12 +9,39 @@ from pathlib import Path
 
 import pytest
 
+from tests.feedserver import FeedServer
 from tests.pg import PostgresServer, PostgresUnavailable, start_postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # As bot.cli.main does: PTB's coming timedelta durations, without deprecation warnings.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+INGEST = FIXTURES / "ingest"
 _db_counter = itertools.count()
+
+
+def forums_feed(*indexes: int, ttl: bool = True) -> str:
+    """tests/fixtures/ingest/forums.rss with only the given items (0-4; all by default);
+    ``ttl=False`` drops its 5-minute <ttl>, so the feed is polled every POLL_INTERVAL."""
+    full = (INGEST / "forums.rss").read_text(encoding="utf-8")
+    if not ttl:
+        full = full.replace("<ttl>5</ttl>", "")
+    if not indexes:
+        return full
+    head = full[: full.index("<item>")]
+    tail = full[full.rindex("</item>") + len("</item>") :]
+    items = full[len(head) : len(full) - len(tail)].split("</item>")
+    return head + "".join(items[i] + "</item>" for i in indexes) + tail
+
+
+@pytest.fixture
+def article_site() -> Iterator[FeedServer]:
+    """A loopback server with the five forum-report pages under /articles/."""
+    with FeedServer() as server:
+        for page in sorted((INGEST / "articles").glob("*.html")):
+            server.add(
+                f"/articles/{page.name}", page.read_bytes(), content_type="text/html; charset=utf-8"
+            )
+        yield server
 
 
 @pytest.fixture(scope="session")

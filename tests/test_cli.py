@@ -11,14 +11,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, forums_feed
 from tests.fakebot import FakeTelegram
 from tests.feedserver import FeedServer
 
@@ -39,12 +38,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as srv:
-        for page in sorted((INGEST / "articles").glob("*.html")):
-            srv.add(f"/articles/{page.name}", page.read_bytes(), content_type="text/html")
-        srv.add("/forums.rss", (INGEST / "forums.rss").read_bytes(), etag='"v1"')
-        yield srv
+def server(article_site: FeedServer) -> FeedServer:
+    article_site.add("/forums.rss", forums_feed(), etag='"v1"')
+    return article_site
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -153,11 +149,8 @@ def test_run_polls_prints_new_articles_and_stops_cleanly(
     env: Path, server: FeedServer, stop_signal: signal.Signals
 ) -> None:
     # Without the fixture's <ttl>, the feed is polled every POLL_INTERVAL (1 s).
-    full = (INGEST / "forums.rss").read_text().replace("<ttl>5</ttl>", "")
-    first_item_end = full.index("</item>") + len("</item>")
-    server.add(
-        "/forums.rss", full[:first_item_end] + full[full.rindex("</item>") + len("</item>") :]
-    )
+    full = forums_feed(ttl=False)
+    server.add("/forums.rss", forums_feed(0, ttl=False))
     feeds = env / "feeds.txt"
     feeds.write_text(f"# test feeds\n{server.url('/forums.rss')}\n")
     process = subprocess.Popen(

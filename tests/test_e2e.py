@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +26,10 @@ from bot.ingest import PassReport
 from bot.settings import Settings
 from db import queries
 from db.chats import add_topic, chat_topics, get_chat, update_settings
-from tests.conftest import FIXTURES
+from tests.conftest import forums_feed
 from tests.fakebot import FakeTelegram, Limits
 from tests.feedserver import FeedServer
 
-INGEST = FIXTURES / "ingest"
 ADMIN = 4242
 USER = 1001
 
@@ -68,20 +67,13 @@ class World:
 
 
 def _items(*indexes: int) -> str:
-    """The fixture feed with only the given items (0-4), and no <ttl>."""
-    full = (INGEST / "forums.rss").read_text().replace("<ttl>5</ttl>", "")
-    head = full[: full.index("<item>")]
-    tail = full[full.rindex("</item>") + len("</item>") :]
-    items = full[len(head) : len(full) - len(tail)].split("</item>")
-    return head + "".join(items[i] + "</item>" for i in indexes) + tail
+    """The fixture feed with only the given items (0-4), polled every POLL_INTERVAL."""
+    return forums_feed(*indexes, ttl=False)
 
 
 @pytest.fixture
-def feeds() -> Iterator[FeedServer]:
-    with FeedServer() as srv:
-        for page in sorted((INGEST / "articles").glob("*.html")):
-            srv.add(f"/articles/{page.name}", page.read_bytes(), content_type="text/html")
-        yield srv
+def feeds(article_site: FeedServer) -> FeedServer:
+    return article_site
 
 
 @pytest.fixture

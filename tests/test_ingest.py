@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +16,7 @@ from db import queries
 from db.models import Article, ArticleSource, Feed
 from summaries.enrichment import enrich
 from summaries.fetch import Fetcher, FetchLimits
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, forums_feed
 from tests.feedserver import FeedServer
 
 NOW = datetime(2025, 11, 25, 8, 0, tzinfo=UTC)
@@ -25,13 +25,8 @@ LIMITS = FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=5, max_byt
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as srv:
-        for page in sorted((INGEST / "articles").glob("*.html")):
-            srv.add(
-                f"/articles/{page.name}", page.read_bytes(), content_type="text/html; charset=utf-8"
-            )
-        yield srv
+def server(article_site: FeedServer) -> FeedServer:
+    return article_site
 
 
 @pytest.fixture
@@ -110,15 +105,11 @@ async def test_an_unchanged_feed_costs_a_304_and_stores_nothing(
 async def test_entries_that_appear_after_the_first_poll_are_announced(
     sessions, server: FeedServer, fetcher: Fetcher
 ) -> None:
-    full = (INGEST / "forums.rss").read_text()
-    # First poll sees only the first item.
-    first_item_end = full.index("</item>") + len("</item>")
-    older = full[:first_item_end] + full[full.rindex("</item>") + len("</item>") :]
-    url = server.add("/forums.rss", older)
+    url = server.add("/forums.rss", forums_feed(0))  # the first poll sees only the first item
     await add_feed(sessions, url)
     ingestor = make_ingestor(sessions, fetcher)
     await ingestor.run_pass(now=NOW)
-    server.add("/forums.rss", full)
+    server.add("/forums.rss", forums_feed())
 
     report = await ingestor.run_pass(now=NOW + timedelta(hours=1))
 
