@@ -12,6 +12,7 @@ chats, and row-by-row ORM flushes would hold SQLite's write lock for many second
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -91,51 +92,68 @@ async def route_articles(
         ]
         seen = await _routed(session, [a.id for a in articles if a.id is not None])
         sources = await chats_db.article_sources(session, ids)
-        rendered: dict[tuple[int, int, str], str] = {}
-        matched: list[dict[str, Any]] = []
-        deliveries: list[dict[str, Any]] = []
-        for article in articles:
-            assert article.id is not None  # loaded from the database
-            article_id, title, text = article.id, article.title, article.text
-            topics, is_event = article.topics or [], article.is_event
-            card: ArticleCard | None = None
-            for target, sub in targets:
-                if (target.chat_id, article_id) in seen or not matches(
-                    sub, title=title, text=text, topics=topics, is_event=is_event
-                ):
-                    continue
-                seen.add((target.chat_id, article_id))
-                matched.append(
-                    {
-                        "chat_id": target.chat_id,
-                        "article_id": article_id,
-                        "created_at": now,
-                        "pending_digest": target.digest,
-                    }
-                )
-                if target.digest:
-                    continue
-                key = (article_id, target.sentences, target.timezone)
-                if key not in rendered:
-                    card = card or card_from_article(article, source=sources.get(article_id, ""))
-                    rendered[key] = render_card(
-                        card, sentences=target.sentences, tz=zone(target.timezone), now=now
-                    )
-                deliveries.append(
-                    _delivery(
-                        target.chat_id,
-                        target.thread_id,
-                        "article",
-                        rendered[key],
-                        now=now,
-                        article_id=article_id,
-                    )
-                )
+        # Matching thousands of chats is CPU work: off the event loop, so the bot stays
+        # responsive while a big pass is routed.
+        matched, deliveries = await asyncio.to_thread(
+            _plan_routes, articles, targets, seen, sources, now
+        )
         await _insert(session, ChatArticle, matched)
         await _insert(session, Delivery, deliveries)
     if matched:
         log.info("routed %d new match(es), %d instant deliveries", len(matched), len(deliveries))
     return len(matched)
+
+
+def _plan_routes(
+    articles: Sequence[Article],
+    targets: list[tuple[_Target, Subscription]],
+    seen: set[tuple[int, int]],
+    sources: dict[int, str],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The new (chat, article) matches and the instant deliveries they make; no I/O
+    (``seen`` is updated with the new matches)."""
+    rendered: dict[tuple[int, int, str], str] = {}
+    matched: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for article in articles:
+        assert article.id is not None  # loaded from the database
+        article_id, title, text = article.id, article.title, article.text
+        topics, is_event = article.topics or [], article.is_event
+        card: ArticleCard | None = None
+        for target, sub in targets:
+            if (target.chat_id, article_id) in seen or not matches(
+                sub, title=title, text=text, topics=topics, is_event=is_event
+            ):
+                continue
+            seen.add((target.chat_id, article_id))
+            matched.append(
+                {
+                    "chat_id": target.chat_id,
+                    "article_id": article_id,
+                    "created_at": now,
+                    "pending_digest": target.digest,
+                }
+            )
+            if target.digest:
+                continue
+            key = (article_id, target.sentences, target.timezone)
+            if key not in rendered:
+                card = card or card_from_article(article, source=sources.get(article_id, ""))
+                rendered[key] = render_card(
+                    card, sentences=target.sentences, tz=zone(target.timezone), now=now
+                )
+            deliveries.append(
+                _delivery(
+                    target.chat_id,
+                    target.thread_id,
+                    "article",
+                    rendered[key],
+                    now=now,
+                    article_id=article_id,
+                )
+            )
+    return matched, deliveries
 
 
 async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
