@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     http_max_redirects: int = Field(default=5, ge=0)
     http_max_connections: int = Field(default=50, ge=1)
     http_max_per_host: int = Field(default=4, ge=1)
+    # Fetch hosts that resolve to loopback/private/link-local addresses (off: feeds and the
+    # pages they link to come from third parties, and must not reach internal services).
+    http_allow_private: bool = False
     # Telegram's documented limits; a self-hosted Bot API server in tests may allow more.
     send_rate: float = Field(default=30.0, gt=0, le=10000)  # messages per second, all chats
     chat_rate: float = Field(default=1.0, gt=0, le=1000)  # per private chat, per second
@@ -98,6 +101,7 @@ class Settings(BaseSettings):
             max_redirects=self.http_max_redirects,
             max_connections=self.http_max_connections,
             max_per_host=self.http_max_per_host,
+            allow_private_addresses=self.http_allow_private,
         )
 
     def rate_limits(self) -> RateLimits:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import ipaddress
 import re
+import socket
 import ssl
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -43,6 +45,10 @@ class FetchLimits:
     max_connections: int = 50  # global concurrency
     max_per_host: int = 4  # per-host concurrency
     user_agent: str = "SciForumDigest/0.1 (+https://github.com/sciforum/sciforum-digest)"
+    # Feeds link to pages chosen by third parties: the bot refuses hosts that resolve to
+    # loopback, private, link-local or reserved addresses (cloud metadata, the LAN) unless
+    # told otherwise. Tests and benchmarks serve from 127.0.0.1, so the plain default allows.
+    allow_private_addresses: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +303,41 @@ async def _check_hop(request: httpx.Request) -> None:
         raise httpx.InvalidURL(f"bad host {_one_line(request.url.host)!r} in redirect")
 
 
+class PrivateAddressError(FetchError):
+    """The host resolves to an address the fetcher may not reach."""
+
+
+def is_public_address(address: str) -> bool:
+    """True for a globally routable IP address (not loopback, private, link-local...)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def _check_public(request: httpx.Request) -> None:
+    """Refuse every hop (redirects included) whose host resolves to a non-public address.
+
+    The name is resolved here and again by the connection, so a DNS answer that changes in
+    between (rebinding) is not caught; this stops plain links to internal services.
+    """
+    host = request.url.host
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise httpx.ConnectError(f"cannot resolve {host}: {exc}", request=request) from None
+    for info in infos:
+        address = str(info[4][0])
+        if not is_public_address(address):
+            raise PrivateAddressError(
+                f"refused: {host} resolves to non-public address {address}", url=str(request.url)
+            )
+
+
 # -- concurrency -----------------------------------------------------------------------------
 
 
@@ -371,7 +412,10 @@ class Fetcher:
             ),
             follow_redirects=True,
             max_redirects=limits.max_redirects,
-            event_hooks={"request": [_check_hop]},
+            event_hooks={
+                "request": [_check_hop]
+                + ([] if limits.allow_private_addresses else [_check_public])
+            },
             transport=transport,
             trust_env=trust_env,
             verify=_ssl_context(trust_env),

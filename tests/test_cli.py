@@ -34,6 +34,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'cli.db'}")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables at the terminal width
+    monkeypatch.setenv("HTTP_ALLOW_PRIVATE", "true")  # the feed server is on loopback
     return tmp_path
 
 
@@ -295,3 +296,16 @@ def test_run_with_an_unreachable_bot_api_says_so_in_one_line(
     code, _, err = invoke("run")
     assert code == 2
     assert "cannot reach the Bot API" in err
+
+
+def test_by_default_feeds_on_private_addresses_are_refused(
+    env: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HTTP_ALLOW_PRIVATE")
+    invoke("feeds", "add", server.url("/forums.rss"))
+
+    code, _, err = invoke("ingest")
+
+    assert code == 0
+    assert "non-public address 127.0.0.1" in err
+    assert server.hits("/forums.rss") == 0

@@ -88,6 +88,7 @@ async def world(tmp_path: Path, feeds: FeedServer) -> AsyncIterator[World]:
         admin_ids=frozenset({ADMIN}),
         poll_interval=0.2,
         send_rate=250,
+        http_allow_private=True,  # the feed server is on loopback
     )
     async with open_context(settings, processes=False) as ctx:
         passes: list[PassReport] = []
