@@ -55,6 +55,16 @@ def runtime(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
     return found
 
 
+def _send_request(*, pool: int) -> HTTPXRequest:
+    return HTTPXRequest(
+        connection_pool_size=pool,
+        connect_timeout=10,
+        read_timeout=20,
+        write_timeout=20,
+        pool_timeout=10,
+    )
+
+
 def build_application(
     ctx: AppContext,
     *,
@@ -71,13 +81,7 @@ def build_application(
         raise ValueError("build_application needs TELEGRAM_BOT_TOKEN")
     api = settings.telegram_api_url
     # Handler replies and edits; the outbox and getUpdates have pools of their own.
-    request = HTTPXRequest(
-        connection_pool_size=16,
-        connect_timeout=10,
-        read_timeout=20,
-        write_timeout=20,
-        pool_timeout=10,
-    )
+    request = _send_request(pool=16)
     updates_request = HTTPXRequest(connection_pool_size=1, read_timeout=40, connect_timeout=10)
     limits = limits or settings.rate_limits()
     # One send budget for the whole bot: replies are charged as they go, the outbox paces
@@ -87,13 +91,7 @@ def build_application(
         token,
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        request=HTTPXRequest(
-            connection_pool_size=32,
-            connect_timeout=10,
-            read_timeout=20,
-            write_timeout=20,
-            pool_timeout=10,
-        ),
+        request=_send_request(pool=32),
     )
     app = (
         ApplicationBuilder()

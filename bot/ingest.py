@@ -39,7 +39,6 @@ DEDUP_WINDOW = timedelta(days=14)
 DEDUP_RELOAD = timedelta(days=1)
 # Fetched article pages at once, across all feeds (the fetcher also limits per host).
 PAGE_CONCURRENCY = 16
-HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +242,7 @@ class Ingestor:
         async with self._pages:
             report.page_fetches += 1
             try:
-                page = await self._fetcher.fetch(entry.url, accept=HTML_ACCEPT)
+                page = await self._fetcher.fetch_page(entry.url)
                 extracted = await self._cpu(
                     partial(
                         extract_article,

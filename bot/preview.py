@@ -23,8 +23,6 @@ from summaries.fetch import Fetcher
 from summaries.text import first_words
 from summaries.urls import host_of
 
-HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
-
 
 @dataclass(frozen=True, slots=True)
 class PreviewItem:
@@ -81,7 +79,7 @@ async def _entry_item(
     text = entry.text
     if entry.is_teaser and entry.url and fetcher is not None:
         try:
-            page = await fetcher.fetch(entry.url, accept=HTML_ACCEPT)
+            page = await fetcher.fetch_page(entry.url)
             extracted = await asyncio.to_thread(
                 extract_article,
                 page.content,
