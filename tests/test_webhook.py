@@ -59,7 +59,12 @@ async def test_webhook_mode_registers_the_secret_and_refuses_requests_without_it
         async with open_context(settings, processes=False) as ctx:
             bot = asyncio.create_task(run_bot(ctx, announce=lines.append))
             try:
-                await fake.wait_until_async(lambda: fake.webhook() is not None, timeout=15)
+                # run_bot announces once start_webhook has returned, i.e. the server listens;
+                # setWebhook alone may be seen before that.
+                await fake.wait_until_async(
+                    lambda: fake.webhook() is not None and any("webhook" in x for x in lines),
+                    timeout=15,
+                )
                 hook = fake.webhook()
                 assert hook is not None
                 assert hook["url"] == "https://bot.example.org/hook"
