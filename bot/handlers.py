@@ -50,7 +50,8 @@ from bot.services import Services, services
 from db import chats as chats_db
 from db.chats import SubscribedChat
 from db.models import Article, Chat
-from summaries.topics import TOPICS, RuleError, parse_rule, topic_by_slug
+from summaries.rules import RuleError, parse_rule
+from summaries.topics import TOPICS, topic_by_slug
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,9 @@ TIMEZONE_USAGE = (
 )
 SUBSCRIBE_USAGE = (
     'Usage: <code>/subscribe crispr</code> or <code>/subscribe "gene editing" -plants</code>'
-    ' — articles with any of the words or "phrases" and none of the -excluded ones.'
+    ' — articles with any of the words or "phrases" and none of the -excluded ones. A word'
+    " of 5+ letters also meets the words built on it (microbe → microbiome); write a Chinese"
+    " word's characters together: <code>量子计算</code>."
 )
 SEARCH_USAGE = "Usage: <code>/search fusion reactor</code> — stored articles with all the words."
 LATEST_USAGE = f"Usage: <code>/latest</code> or <code>/latest N</code> (N from 1 to {LATEST_MAX})."

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from summaries.topics import KeywordRule
+from summaries.rules import KeywordRule
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from bot.matching import Subscription, matches
 from bot.render import ArticleCard, card_from_article, render_card, render_digest
 from db import chats as chats_db
 from db.models import Article, Chat, ChatArticle, Delivery
-from summaries.topics import KeywordRule, RuleError, parse_rule
+from summaries.rules import KeywordRule, RuleError, parse_rule
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Article, ArticleSource, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, Feed
-from summaries.topics import TOPICS, parse_rule, topic_by_slug
+from summaries.rules import parse_rule
+from summaries.topics import TOPICS, topic_by_slug
 
 # /latest and /events scan this many recent rows and filter them in Python.
 SCAN_LIMIT = 500

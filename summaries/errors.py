@@ -39,3 +39,7 @@ class FeedParseError(SummariesError):
 
 class ExtractError(SummariesError):
     """No main text could be extracted from an article page."""
+
+
+class RuleError(SummariesError, ValueError):
+    """A subscription query that cannot become a keyword rule (empty, too long, ...)."""

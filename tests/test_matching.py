@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.matching import Subscription, matches
-from summaries.topics import parse_rule
+from summaries.rules import parse_rule
 
 CRISPR_TITLE = "CRISPR screen finds a new immune switch"
 FUSION_TITLE = "Tokamak sets a fusion record"

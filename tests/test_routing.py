@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.routing import route_articles, send_due_digests
 from db import chats as chats_db
 from db.models import Article, ArticleSource, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, Feed
-from summaries.topics import RuleError
+from summaries.rules import RuleError
 
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday

@@ -1,0 +1,191 @@
+"""Rules: the keyword filters subscribers write (``/subscribe "gene editing" -plants``).
+
+``parse_rule`` turns a query (words, "quoted phrases", -exclusions) into a ``KeywordRule``;
+``KeywordRule.matches`` tests an article's title and text. Never a regular expression: the
+text is split into words once (``summaries.terms``), and a rule looks its words up.
+
+How a rule word meets a text (case- and width-insensitive, NFKC):
+
+- by its base, the word without its inflections: "microbe" meets "microbes", "LLMs" meets
+  "LLM", "sequence" meets "sequencing" (``summaries.terms.word_base``);
+- a wanted word of 5 or more letters also meets the words built on it, its *family*:
+  "microbe" meets "microbial", "microbiology", "microbiome" and "microbiota", "vaccine"
+  meets "vaccination", "robot" meets "robotics". Only downwards: "microbiome" does not meet
+  every "microbe" (it is the narrower word), and that is what keeps "differential" off every
+  "different" and "classical" off every "class". A short word stays itself ("gene" does not
+  meet "general"), and so do the few whose derived words drifted ("organ" and "organic");
+- in a phrase, the words are consecutive and only the last one, the head of an English noun
+  phrase, reaches its family: "gut microbes" meets "gut microbiome", while the words before
+  it keep the phrase as narrow as it was written;
+- an exclusion (``-virus``) meets its base only ("virus", "viruses"), never a family: an
+  exclusion that swallowed related words would silently drop articles;
+- Chinese has no spaces between words, so a Chinese term is a run of characters matched as a
+  substring: ``量子计算`` (and ``"量子计算"``) meets "量子计算机" but not "计算量子态". Terms
+  separated by spaces are separate terms as in English, any of which matches: write the
+  characters of one word together.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+
+from summaries.errors import RuleError
+from summaries.terms import (
+    BREAK,
+    CJK_RANGES,
+    QUOTES,
+    FamilyIndex,
+    build_document,
+    family_index,
+    has_family,
+    word_base,
+)
+
+__all__ = ["MAX_RULE_CHARS", "MAX_RULE_TERMS", "KeywordRule", "RuleError", "parse_rule"]
+
+MAX_RULE_CHARS = 100
+MAX_RULE_TERMS = 10
+
+_HAS_TOKEN = re.compile(rf"[^\W_]|[{CJK_RANGES}]")
+_MINUS = "-−–—"  # phones turn "-" into dashes: all of them mean "exclude"
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordRule:
+    """A subscription filter: an article matches when ANY include term occurs in its title
+    or text and NO exclude term does.
+
+    Terms are words or phrases, kept normalised (NFKC, case-folded, single spaces); how
+    they meet a text is the module's docstring. Build one with ``parse_rule``;
+    ``str(rule)`` is the canonical query and parses back to ``rule``.
+    """
+
+    include_terms: tuple[str, ...]
+    exclude_terms: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        include = _unique(_normalize_term(t) for t in self.include_terms)
+        exclude = _unique(_normalize_term(t) for t in self.exclude_terms)
+        include = tuple(t for t in include if _HAS_TOKEN.search(t))
+        exclude = tuple(t for t in exclude if _HAS_TOKEN.search(t))
+        if not include:
+            raise RuleError("a rule needs at least one word or phrase to look for")
+        if len(include) + len(exclude) > MAX_RULE_TERMS:
+            raise RuleError(f"a rule holds at most {MAX_RULE_TERMS} words or phrases")
+        both = set(include) & set(exclude)
+        if both:
+            raise RuleError(f"{sorted(both)[0]!r} is both wanted and excluded")
+        object.__setattr__(self, "include_terms", include)
+        object.__setattr__(self, "exclude_terms", exclude)
+        if len(str(self)) > MAX_RULE_CHARS:
+            raise RuleError(f"a rule is at most {MAX_RULE_CHARS} characters long")
+
+    def __str__(self) -> str:
+        parts = [_quote(t) for t in self.include_terms]
+        parts += ["-" + _quote(t) for t in self.exclude_terms]
+        return " ".join(parts)
+
+    def matches(self, title: str, text: str) -> bool:
+        indexes = (family_index(title), family_index(text))
+
+        def found(pattern: _Pattern) -> bool:
+            return any(pattern.occurs(index) for index in indexes)
+
+        wanted = (_pattern(t, family=True) for t in self.include_terms)
+        unwanted = (_pattern(t, family=False) for t in self.exclude_terms)
+        return any(found(p) for p in wanted) and not any(found(p) for p in unwanted)
+
+
+def parse_rule(query: str) -> KeywordRule:
+    """A keyword rule from a subscriber's query.
+
+    Syntax: words (``crispr``), "quoted phrases" (``"gene editing"``), and a leading minus
+    to exclude a word or phrase (``-plants``, ``-"gene drive"``). Typographic quotes and
+    dashes count as their ASCII forms; an unclosed quote runs to the end of the query;
+    terms without a letter, digit or CJK character are ignored. Raises RuleError for an
+    empty query, one with only exclusions, more than MAX_RULE_TERMS terms or more than
+    MAX_RULE_CHARS characters.
+    """
+    if len(query) > MAX_RULE_CHARS:
+        raise RuleError(f"a rule is at most {MAX_RULE_CHARS} characters long")
+    include: list[str] = []
+    exclude: list[str] = []
+    for excluded, term in _split_query(query.translate(QUOTES)):
+        (exclude if excluded else include).append(term)
+    return KeywordRule(tuple(include), tuple(exclude))
+
+
+def _split_query(query: str) -> Iterator[tuple[bool, str]]:
+    i, n = 0, len(query)
+    while i < n:
+        if query[i].isspace():
+            i += 1
+            continue
+        excluded = query[i] in _MINUS and i + 1 < n and not query[i + 1].isspace()
+        if excluded:
+            i += 1
+            while i < n and query[i] in _MINUS:
+                i += 1
+        if i < n and query[i] == '"':
+            end = query.find('"', i + 1)
+            end = n if end < 0 else end
+            yield excluded, query[i + 1 : end]
+            i = end + 1
+        else:
+            start = i
+            while i < n and not query[i].isspace() and query[i] != '"':
+                i += 1
+            yield excluded, query[start:i]
+
+
+def _normalize_term(term: str) -> str:
+    folded = unicodedata.normalize("NFKC", term).translate(QUOTES).casefold()
+    return " ".join(folded.replace('"', " ").split())
+
+
+def _quote(term: str) -> str:
+    if any(c.isspace() for c in term) or term[0] in _MINUS:
+        return f'"{term}"'
+    return term
+
+
+def _unique(terms: Iterator[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(terms))
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """A compiled rule term: the bases of its words, in order."""
+
+    head: tuple[str, ...]  # the words before the last one
+    last: str  # "" when the term has no word: it then meets nothing
+    family: bool  # the last word also meets the words built on it
+
+    def occurs(self, index: FamilyIndex) -> bool:
+        if not self.last:
+            return False
+        # Look up where the last word occurs, then compare the words before it: work in
+        # proportion to the last word's occurrences, whatever the text and the rule.
+        ends: Iterable[int] = index.by_base.get(self.last, ())
+        if self.family:
+            ends = chain(ends, index.by_root.get(self.last, ()))
+        n = len(self.head)
+        return any(end >= n and index.bases[end - n : end] == self.head for end in ends)
+
+
+@lru_cache(maxsize=4096)
+def _pattern(term: str, *, family: bool) -> _Pattern:
+    words = build_document(term).words
+    start, end = 0, len(words)
+    while start < end and words[start] == BREAK:
+        start += 1
+    while end > start and words[end - 1] == BREAK:
+        end -= 1
+    bases = tuple(word_base(w) for w in words[start:end])
+    last = bases[-1] if bases else ""
+    return _Pattern(bases[:-1], last, family=family and has_family(last))
