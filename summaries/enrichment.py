@@ -6,6 +6,7 @@ ingest shell can run it in a process pool, off the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -33,15 +34,26 @@ class Enrichment:
 
 
 def enrich(
-    title: str, text: str, *, language: str | None, published: datetime | None, now: datetime
+    title: str,
+    text: str,
+    *,
+    language: str | None,
+    published: datetime | None,
+    now: datetime,
+    categories: Sequence[str] = (),
+    feed_topics: Sequence[str] = (),
 ) -> Enrichment:
-    """Summarize, tag and look for forum facts in one article (title + plain text)."""
+    """Summarize, tag and look for forum facts in one article (title + plain text).
+
+    ``categories`` are the entry's own category tags, ``feed_topics`` the default topics an
+    admin gave its feed: both are priors for the topics (see ``tag_topics``).
+    """
     body = _without_title(title, text)
     summary = summarize(
         body, language=language, max_sentences=STORED_SENTENCES, max_chars=MAX_SUMMARY_CHARS * 3
     )
     lang = summary.language or language
-    scores = tag_topics(title, body, language=lang)
+    scores = tag_topics(title, body, language=lang, categories=categories, feed_topics=feed_topics)
     event = extract_event(title, body, published=published, language=lang)
     return Enrichment(
         summary=summary.sentences,

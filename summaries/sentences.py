@@ -19,7 +19,7 @@ from typing import Any
 
 import sentencex  # type: ignore[import-untyped]  # ships no stubs or py.typed
 
-__all__ = ["Tokenizer", "language_code", "split_sentences", "split_words"]
+__all__ = ["Tokenizer", "jieba_tokenizer", "language_code", "split_sentences", "split_words"]
 
 # ISO 639-1 code -> the language name sumy uses for its stop-word lists and stemmers.
 SUMY_LANGUAGES: dict[str, str] = {
@@ -86,7 +86,7 @@ def split_sentences(text: str, language: str | None = "en") -> list[str]:
 def split_words(sentence: str, language: str | None = "en") -> list[str]:
     """Split one sentence into words: letter runs only (no numbers, no punctuation)."""
     if language_code(language) == "zh" or _CJK_CHAR.search(sentence):
-        tokens: list[str] = _jieba().lcut(sentence)
+        tokens: list[str] = jieba_tokenizer().lcut(sentence)
         return [w for token in tokens for w in _WORD.findall(token)]
     return _WORD.findall(sentence)
 
@@ -137,7 +137,7 @@ def _append(sentences: list[str], sentence: str) -> None:
 
 
 @functools.cache
-def _jieba() -> Any:
+def jieba_tokenizer() -> Any:
     with warnings.catch_warnings():
         # jieba 0.42 imports pkg_resources, which warns about its own deprecation.
         warnings.simplefilter("ignore", UserWarning)

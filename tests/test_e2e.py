@@ -123,9 +123,25 @@ def _button(message: Any, label: str) -> str:
     raise AssertionError(f"no button {label!r} in {message.reply_markup}")
 
 
+def _has_button(message: Any, label: str) -> bool:
+    rows = message.reply_markup["inline_keyboard"] if message.reply_markup else []
+    return any(label in button["text"] for row in rows for button in row)
+
+
 async def _subscribe_to(world: World, chat_id: int, topic_label: str) -> None:
     world.fake.user_sends(chat_id, "/start")
     (welcome,) = await world.fake.wait_for_messages_async(chat_id, 1)
+    # The picker shows 8 topics a page: page forward (▶) until the topic is on it.
+    for _ in range(5):
+        if _has_button(welcome, topic_label):
+            break
+        edits = len(world.fake.messages(chat_id, include_edits=True))
+        world.fake.user_clicks(chat_id, welcome.message_id, _button(welcome, "▶"))
+        await world.fake.wait_until_async(
+            lambda edits=edits: len(world.fake.messages(chat_id, include_edits=True)) > edits,
+            timeout=10,
+        )
+        welcome = world.fake.messages(chat_id, include_edits=True)[-1]
     world.fake.user_clicks(chat_id, welcome.message_id, _button(welcome, topic_label))
     await world.fake.wait_until_async(
         lambda: any(
