@@ -1,5 +1,5 @@
 """Admin commands (users in ADMIN_IDS): /broadcast with an HTML check, a preview and a
-confirmation; /broadcast_cancel; /feeds, /addfeed, /removefeed; /stats.
+confirmation; /broadcast_cancel; /feeds, /addfeed, /feedtopics, /removefeed; /stats.
 
 Anyone else gets a plain "Not allowed." for every command and button here, and nothing
 else happens: no database writes, no conversation state.
@@ -39,7 +39,8 @@ from telegram.ext import (
 )
 
 from bot.broadcasts import follow_broadcast
-from bot.errors import BotError
+from bot.errors import BotError, UnknownTopic
+from bot.feedtopics import NO_TOPICS, all_hashtags, hashtags, parse_topics
 from bot.render import MAX_MESSAGE, utf16_len
 from bot.services import Services, services
 from db import outbox, queries
@@ -60,7 +61,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("broadcast", "Admin: send a message to every active chat"),
     ("broadcast_cancel", "Admin: stop the running broadcast"),
     ("feeds", "Admin: list feeds and their health"),
-    ("addfeed", "Admin: add a feed after checking it (/addfeed URL)"),
+    ("addfeed", "Admin: add a feed after checking it (/addfeed URL #topic ...)"),
+    ("feedtopics", "Admin: set a feed's default topics (/feedtopics ID #topic ... or -)"),
     ("removefeed", "Admin: remove a feed (/removefeed ID or URL)"),
     ("stats", "Admin: chats, subscriptions, articles and deliveries"),
 ]
@@ -73,6 +75,15 @@ FOLLOWERS_KEY: Final = "admin.broadcast_followers"
 _SEND, _DROP = "send", "drop"
 _NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 _BUTTON_DATA = re.compile(rf"^{CALLBACK_PREFIX}bc:({_SEND}|{_DROP}):(\d+)$")
+_HTTP = ("http://", "https://")
+ADDFEED_USAGE: Final = (
+    "Usage: /addfeed URL [#topic ...] (an http:// or https:// feed address, "
+    "then any default topics for its articles)"
+)
+FEEDTOPICS_USAGE: Final = (
+    "Usage: /feedtopics ID #topic ... sets a feed's default topics (IDs: /feeds); "
+    f"/feedtopics ID {NO_TOPICS} clears them."
+)
 
 
 # --------------------------------------------------------------------------- Telegram HTML
@@ -288,7 +299,17 @@ def render_feed_line(
     else:
         state = f"✅ #{feed.id} {link} — ok"
     total, week = (counts.total, counts.week) if counts else (0, 0)
-    return f"{state} · {format_age(feed.last_checked, now)} · {total} articles, {week} this week"
+    line = f"{state} · {format_age(feed.last_checked, now)} · {total} articles, {week} this week"
+    if feed.topics:
+        line += f" · 🏷 {html.escape(hashtags(feed.topics))}"
+    return line
+
+
+def render_unknown_topics(error: UnknownTopic) -> str:
+    """What an admin is told about topics that are not in the taxonomy, with the valid ones."""
+    names = ", ".join(f"“{html.escape(name)}”" for name in error.names)
+    what = "topics" if len(error.names) > 1 else "topic"
+    return f"unknown {what} {names}. The topics are:\n{all_hashtags()}"
 
 
 def render_feeds(
@@ -605,14 +626,20 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     if found is None or message is None:
         return
-    url = _argument(message)
-    if not url or len(url.split()) != 1 or not url.lower().startswith(("http://", "https://")):
-        await message.reply_text("Usage: /addfeed URL (an http:// or https:// feed address)")
+    words = _argument(message).split()
+    url, extra = (words[0], words[1:]) if words else ("", [])
+    if not url.lower().startswith(_HTTP) or any(w.lower().startswith(_HTTP) for w in extra):
+        await message.reply_text(ADDFEED_USAGE)
+        return
+    try:
+        topics = parse_topics(extra)
+    except UnknownTopic as exc:
+        await message.reply_html(f"Not added: {render_unknown_topics(exc)}")
         return
     async with found.sessions() as session:
         existing = await queries.feed_by_url(session, url)
     if existing is not None:
-        await message.reply_html(_already_there(existing))
+        await message.reply_html(_already_there(existing, topics))
         return
     try:
         result = await found.fetcher.fetch(url)
@@ -632,25 +659,62 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     try:
         async with found.sessions() as session, session.begin():
             feed = await queries.add_feed(
-                session, stored_url, now=found.clock(), title=parsed.title
+                session, stored_url, now=found.clock(), title=parsed.title, topics=topics
             )
     except FeedExists:
         async with found.sessions() as session:
             existing = await queries.feed_by_url(session, stored_url)
-        await message.reply_html(_already_there(existing) if existing else "Already there.")
+        reply = _already_there(existing, topics) if existing else "Already there."
+        await message.reply_html(reply)
         return
     moved = f"\n(it moved: saved as {html.escape(stored_url)})" if stored_url != url else ""
+    defaults = f"\nDefault topics: {hashtags(topics)}" if topics else ""
     await message.reply_html(
         f"✅ Added feed #{feed.id}: <b>{html.escape(parsed.title)}</b> — "
         f"{len(parsed.entries)} entries now. Its current entries are stored, not announced; "
-        f"new ones will be.{moved}",
+        f"new ones will be.{defaults}{moved}",
         link_preview_options=_NO_PREVIEW,
     )
 
 
-def _already_there(feed: Feed) -> str:
+def _already_there(feed: Feed, topics: Sequence[str] = ()) -> str:
     title = html.escape(feed.title or feed.url)
-    return f"Already there: feed #{feed.id} <b>{title}</b>."
+    text = f"Already there: feed #{feed.id} <b>{title}</b>."
+    if topics:
+        # Re-adding is not how topics change: say what is.
+        text += f"\nTo change its topics: /feedtopics {feed.id} {hashtags(topics)}"
+    return text
+
+
+async def cmd_feedtopics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    found = await _admin(update, context)
+    message = update.effective_message
+    if found is None or message is None:
+        return
+    words = _argument(message).split()
+    ref = words[0].removeprefix("#") if words else ""
+    if len(words) < 2 or not (ref.isdigit() or ref.lower().startswith(_HTTP)):
+        await message.reply_html(
+            f"{html.escape(FEEDTOPICS_USAGE)}\nThe topics are:\n{all_hashtags()}"
+        )
+        return
+    try:
+        topics = parse_topics(words[1:])
+    except UnknownTopic as exc:
+        await message.reply_html(f"Not changed: {render_unknown_topics(exc)}")
+        return
+    try:
+        async with found.sessions() as session, session.begin():
+            feed = await queries.set_feed_topics(session, ref, topics)
+    except FeedNotFound:
+        await message.reply_text(f"No feed {ref} (see /feeds).")
+        return
+    title = html.escape(feed.title or feed.url)
+    shown = hashtags(topics) if topics else "none"
+    await message.reply_html(
+        f"🏷 Feed #{feed.id} <b>{title}</b>: default topics {shown}.",
+        link_preview_options=_NO_PREVIEW,
+    )
 
 
 async def cmd_removefeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -714,6 +778,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("broadcast_cancel", cmd_broadcast_cancel, filters=new),
         CommandHandler("feeds", cmd_feeds, filters=new),
         CommandHandler("addfeed", cmd_addfeed, filters=new),
+        CommandHandler("feedtopics", cmd_feedtopics, filters=new),
         CommandHandler("removefeed", cmd_removefeed, filters=new),
         CommandHandler("stats", cmd_stats, filters=new),
         CallbackQueryHandler(on_broadcast_button, pattern=f"^{CALLBACK_PREFIX}"),

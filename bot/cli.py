@@ -20,7 +20,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.catalog import import_feeds, read_feed_list
 from bot.context import AppContext, open_context
-from bot.errors import BotError
+from bot.errors import BotError, UnknownTopic
+from bot.feedtopics import parse_topics
 from bot.ingest import PassReport
 from bot.preview import preview_target
 from bot.render import render_card_text
@@ -34,6 +35,7 @@ from summaries.feedlists import FeedRef, render_opml
 from summaries.fetch import Fetcher
 from summaries.summarize import ALGORITHMS, DEFAULT_ALGORITHM
 from summaries.summarize import summarize as summarize_text
+from summaries.topics import TOPICS
 
 T = TypeVar("T")
 
@@ -97,18 +99,33 @@ def feeds_add(
     title: Annotated[
         str | None, typer.Option(help="A name to show until the feed gives its own.")
     ] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            "-t",
+            help="A default topic for the feed's articles (a slug such as microbiology); "
+            "repeat for more.",
+        ),
+    ] = None,
 ) -> None:
     """Add a feed by URL (checked on the next ingest pass)."""
     if not url.startswith(("http://", "https://")):
         raise _fail(f"not an http(s) URL: {url}", 2)
+    try:
+        topics = parse_topics(topic or ())
+    except UnknownTopic as exc:
+        valid = ", ".join(t.slug for t in TOPICS)
+        raise _fail(f"{exc}; the topics are: {valid}", 2) from None
 
     async def go(settings: Settings) -> None:
         async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
             try:
-                feed = await queries.add_feed(session, url, now=_now(), title=title)
+                feed = await queries.add_feed(session, url, now=_now(), title=title, topics=topics)
             except FeedExists:
                 raise _fail(f"already added: {url}") from None
-            out.print(f"added feed {feed.id}: {url}")
+            shown = f" (topics: {', '.join(topics)})" if topics else ""
+            out.print(f"added feed {feed.id}: {url}{shown}")
 
     _run(go)
 
@@ -151,7 +168,9 @@ def feeds_list() -> None:
         async with open_context(settings) as ctx, ctx.sessions() as session:
             feeds = await queries.list_feeds(session)
         now = _now()
-        table = Table("id", "status", "feed", "last check", "next", "errors", "last error")
+        table = Table(
+            "id", "status", "feed", "topics", "last check", "next", "errors", "last error"
+        )
         for feed in feeds:
             if not feed.enabled:
                 status = "[red]disabled[/]"
@@ -166,6 +185,7 @@ def feeds_list() -> None:
                 str(feed.id),
                 status,
                 name,
+                ", ".join(feed.topics or ()),
                 _ago(feed.last_checked, now),
                 _ago(feed.next_check, now) if feed.enabled else "-",
                 f"{feed.consecutive_errors} ({feed.total_errors} total)",

@@ -13,3 +13,12 @@ class SettingsError(BotError):
 
 class FeedFileError(BotError):
     """A FEEDS / OPML file cannot be opened."""
+
+
+class UnknownTopic(BotError, ValueError):
+    """Topics typed by an admin that are not in the taxonomy; ``names`` as they were typed."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        shown = ", ".join(repr(name) for name in names)
+        super().__init__(f"unknown topic{'s' if len(names) > 1 else ''}: {shown}")

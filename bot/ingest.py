@@ -204,12 +204,21 @@ class Ingestor:
                 continue
             seen.add(entry.guid)
             fresh.append(entry)
+        # Plain slugs, not the Feed: the enrichment job is pickled into the process pool.
+        feed_topics = tuple(feed.topics or ())
         return list(
-            await asyncio.gather(*(self._prepare(e, now=now, report=report) for e in fresh))
+            await asyncio.gather(
+                *(self._prepare(e, feed_topics, now=now, report=report) for e in fresh)
+            )
         )
 
     async def _prepare(
-        self, entry: ParsedEntry, *, now: datetime, report: PassReport
+        self,
+        entry: ParsedEntry,
+        feed_topics: tuple[str, ...],
+        *,
+        now: datetime,
+        report: PassReport,
     ) -> _Candidate:
         cand = await self._full_text(entry, now=now, report=report)
         job = partial(
@@ -219,6 +228,8 @@ class Ingestor:
             language=entry.language,
             published=entry.published,
             now=now,
+            categories=entry.categories,
+            feed_topics=feed_topics,
         )
         try:
             cand.enrichment = await self._cpu(job)

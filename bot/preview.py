@@ -90,8 +90,16 @@ async def _entry_item(
                 text = extracted.text
         except (FetchError, ExtractError):
             pass  # the feed's own text is what a subscriber would get then
+    # The entry's own categories count as in ingestion; a previewed URL has no stored feed,
+    # so no admin's default topics.
     found = await asyncio.to_thread(
-        enrich, entry.title, text, language=entry.language, published=entry.published, now=now
+        enrich,
+        entry.title,
+        text,
+        language=entry.language,
+        published=entry.published,
+        now=now,
+        categories=entry.categories,
     )
     return PreviewItem(entry.title, entry.url, source, entry.published, entry.language, found)
 

@@ -56,6 +56,8 @@ class Feed(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.String(1000))
     enabled: bool = Field(default=True, index=True)
     disabled_reason: str | None = Field(default=None, sa_type=sa.String(1000))
+    # Topic slugs an admin gave the feed: a prior for the tagger, never a label on their own.
+    topics: list[str] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class Article(SQLModel, table=True):
@@ -150,7 +152,7 @@ class ChatTopic(SQLModel, table=True):
 
 
 class ChatRule(SQLModel, table=True):
-    """A keyword rule (summaries.topics.parse_rule syntax), stored in canonical form."""
+    """A keyword rule (summaries.rules.parse_rule syntax), stored in canonical form."""
 
     __tablename__ = "chat_rules"
     __table_args__ = (sa.UniqueConstraint("chat_id", "query", name="uq_chat_rules_chat_query"),)

@@ -18,12 +18,20 @@ from db.models import Article, ArticleSource, Feed
 
 
 async def add_feed(
-    session: AsyncSession, url: str, *, now: datetime, title: str | None = None
+    session: AsyncSession,
+    url: str,
+    *,
+    now: datetime,
+    title: str | None = None,
+    topics: Sequence[str] = (),
 ) -> Feed:
-    """Store a new feed, due at once; FeedExists when the URL is already there."""
+    """Store a new feed, due at once; FeedExists when the URL is already there.
+
+    ``topics`` are the feed's default topic slugs (checked by the caller).
+    """
     if await feed_by_url(session, url) is not None:
         raise FeedExists(url)
-    feed = Feed(url=url, title=title, created_at=now, next_check=now)
+    feed = Feed(url=url, title=title, created_at=now, next_check=now, topics=list(topics) or None)
     session.add(feed)
     await session.flush()
     return feed
@@ -67,6 +75,15 @@ async def list_feeds(session: AsyncSession) -> Sequence[Feed]:
 
 async def count_feeds(session: AsyncSession) -> int:
     return (await session.exec(select(sa.func.count()).select_from(Feed))).one()
+
+
+async def set_feed_topics(session: AsyncSession, ref: str, topics: Sequence[str]) -> Feed:
+    """Replace the default topics of the feed with this id or URL (none clears them)."""
+    feed = await find_feed(session, ref)
+    feed.topics = list(topics) or None
+    session.add(feed)
+    await session.flush()
+    return feed
 
 
 async def remove_feed(session: AsyncSession, ref: str) -> Feed:

@@ -27,6 +27,9 @@ from summaries.text import clean_title, count_words, first_words, html_to_text, 
 from summaries.urls import canonical_url, host_of, resolve_url
 
 MAX_ENTRIES = 500
+# A category is a tag, not prose; an entry with dozens of them is keyword-stuffed.
+MAX_CATEGORIES = 20
+MAX_CATEGORY_CHARS = 100
 TEASER_MAX_WORDS = 80
 _MAX_GUID_CHARS = 512
 _MAX_TTL_SECONDS = 365 * 86400
@@ -47,6 +50,9 @@ class ParsedEntry:
     language: str | None  # ISO 639-1 ("en", "zh", ...), entry/feed language else detected
     text: str  # clean plain text, paragraphs separated by blank lines
     is_teaser: bool  # True when the entry only carries a short summary -> fetch the page
+    # The entry's own <category>, dc:subject or Atom category (label, else term): clean
+    # one-line text, each once whatever its case, in document order.
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +429,30 @@ def _declared_language(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """The entry's category names, as feedparser collects them in ``tags``.
+
+    An Atom label is the human-readable name of its term (which is often a URL or a
+    code), so it wins when present.
+    """
+    found: dict[str, str] = {}
+    for tag in entry.get("tags") or []:
+        if not isinstance(tag, Mapping):
+            continue
+        for key in ("label", "term"):
+            raw = tag.get(key)
+            name = clean_title(raw) if isinstance(raw, str) else ""
+            if name:
+                break
+        else:
+            continue
+        name = name[:MAX_CATEGORY_CHARS].rstrip()
+        found.setdefault(name.casefold(), name)
+        if len(found) == MAX_CATEGORIES:
+            break
+    return tuple(found.values())
+
+
 def _parse_entry(
     entry: Mapping[str, Any], *, base: str, now: datetime, feed_language: str | None
 ) -> ParsedEntry | None:
@@ -449,6 +479,7 @@ def _parse_entry(
         language=language,
         text=text,
         is_teaser=_is_teaser(text),
+        categories=_categories(entry),
     )
 
 

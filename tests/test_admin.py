@@ -476,6 +476,8 @@ ADMIN_COMMANDS = [
     "/broadcast_cancel",
     "/feeds",
     "/addfeed {feed}",
+    "/addfeed {feed} #microbiology",
+    "/feedtopics 1 #ai",
     "/removefeed 1",
     "/stats",
 ]
@@ -496,6 +498,7 @@ async def test_a_non_admin_gets_not_allowed_for_every_admin_command_and_nothing_
     assert bot.feeds.hits("/new.rss") == 0
     assert await bot.rows(Broadcast) == []
     assert [f.id for f in await bot.rows(Feed)] == sorted(ids.values())
+    assert all(f.topics is None for f in await bot.rows(Feed))
 
 
 async def test_a_non_admin_in_a_group_is_refused_too(bot: Harness) -> None:
@@ -698,7 +701,72 @@ async def test_addfeed_refuses_a_missing_page(bot: Harness) -> None:
 )
 async def test_addfeed_without_one_http_url_answers_with_usage(bot: Harness, command: str) -> None:
     (reply,) = await bot.send(command)
-    assert reply.text == "Usage: /addfeed URL (an http:// or https:// feed address)"
+    assert reply.text == admin.ADDFEED_USAGE
+    assert reply.text.startswith("Usage: /addfeed URL [#topic ...]")
+
+
+async def test_addfeed_with_topics_saves_them_and_feeds_shows_them(bot: Harness) -> None:
+    url = bot.feeds.add("/forums.rss", HERE / "forums.rss")
+    (reply,) = await bot.send(f"/addfeed {url} #microbiology #Precision_Medicine cell-biology")
+    (feed,) = await bot.rows(Feed)
+    assert feed.topics == ["microbiology", "precision-medicine", "cell-biology"]
+    assert reply.plain_text is not None
+    assert reply.plain_text.startswith(f"✅ Added feed #{feed.id}: Science Forums Newsroom")
+    assert "Default topics: #microbiology #precision_medicine #cell_biology" in reply.plain_text
+
+    (listing,) = await bot.send("/feeds")
+    assert listing.plain_text is not None
+    line = listing.plain_text.splitlines()[2]
+    assert line.startswith(f"✅ #{feed.id} Science Forums Newsroom — ok")
+    assert line.endswith(" · 🏷 #microbiology #precision_medicine #cell_biology")
+
+    (again,) = await bot.send(f"/addfeed {url} #genomics")
+    assert again.plain_text == (
+        f"Already there: feed #{feed.id} Science Forums Newsroom.\n"
+        f"To change its topics: /feedtopics {feed.id} #genomics"
+    )
+    assert (await bot.rows(Feed))[0].topics == feed.topics
+
+
+async def test_addfeed_with_an_unknown_topic_names_it_and_adds_nothing(bot: Harness) -> None:
+    url = bot.feeds.add("/forums.rss", HERE / "forums.rss")
+    (reply,) = await bot.send(f"/addfeed {url} #microbiology #astrology")
+    assert reply.plain_text is not None
+    first, listed = reply.plain_text.split("\n")[:2]
+    assert first == "Not added: unknown topic “#astrology”. The topics are:"
+    assert "#microbiology" in listed.split()
+    assert len(listed.split()) == 24
+    assert await bot.rows(Feed) == []
+    assert bot.feeds.hits("/forums.rss") == 0  # refused before fetching anything
+
+
+async def test_feedtopics_sets_and_clears_a_feeds_default_topics(bot: Harness) -> None:
+    ids = await seed(bot.sessions)
+    fine = ids["Fine Feed"]
+
+    (reply,) = await bot.send(f"/feedtopics {fine} #space #EARTH")
+    assert reply.plain_text == f"🏷 Feed #{fine} Fine Feed: default topics #space #earth."
+    by_id = {f.id: f for f in await bot.rows(Feed)}
+    assert by_id[fine].topics == ["space", "earth"]
+
+    (reply,) = await bot.send("/feedtopics https://ok.example.org/rss #astrology #alchemy")
+    assert reply.plain_text is not None
+    assert reply.plain_text.startswith(
+        "Not changed: unknown topics “#astrology”, “#alchemy”. The topics are:"
+    )
+    (reply,) = await bot.send(f"/feedtopics #{fine} -")
+    assert reply.plain_text == f"🏷 Feed #{fine} Fine Feed: default topics none."
+    by_id = {f.id: f for f in await bot.rows(Feed)}
+    assert by_id[fine].topics is None
+
+    (reply,) = await bot.send("/feedtopics 999 #ai")
+    assert reply.text == "No feed 999 (see /feeds)."
+    for command in ("/feedtopics", f"/feedtopics {fine}", "/feedtopics #ai #space"):
+        (reply,) = await bot.send(command)
+        assert reply.plain_text is not None
+        assert reply.plain_text.startswith("Usage: /feedtopics ID #topic ...")
+        assert "#social_science" in reply.plain_text
+    assert all(f.topics is None for f in await bot.rows(Feed))
 
 
 async def test_removefeed_by_id_or_url_and_unknown_ones(bot: Harness) -> None:
@@ -765,5 +833,13 @@ async def test_stats_match_the_seeded_data(bot: Harness) -> None:
 
 def test_commands_list_only_admin_commands_with_a_description() -> None:
     names = [name for name, _ in admin.COMMANDS]
-    assert names == ["broadcast", "broadcast_cancel", "feeds", "addfeed", "removefeed", "stats"]
+    assert names == [
+        "broadcast",
+        "broadcast_cancel",
+        "feeds",
+        "addfeed",
+        "feedtopics",
+        "removefeed",
+        "stats",
+    ]
     assert all(description for _, description in admin.COMMANDS)

@@ -100,6 +100,36 @@ def test_feeds_are_added_listed_exported_and_removed(env: Path) -> None:
     assert "no feed" in err
 
 
+def test_feeds_add_takes_default_topics_and_list_shows_them(env: Path) -> None:
+    code, out, _ = invoke(
+        "feeds", "add", "https://lab.example/rss", "--topic", "microbiology", "-t", "#Cell_Biology"
+    )
+    assert code == 0
+    assert "added feed 1: https://lab.example/rss (topics: microbiology, cell-biology)" in out
+    invoke("feeds", "add", "https://plain.example/rss")
+
+    code, out, _ = invoke("feeds", "list")
+    assert code == 0
+    assert "topics" in out.splitlines()[1]
+    lab = next(line for line in out.splitlines() if "https://lab.example/rss" in line)
+    assert "microbiology, cell-biology" in lab
+    plain = next(line for line in out.splitlines() if "https://plain.example/rss" in line)
+    assert "microbiology" not in plain
+
+
+def test_feeds_add_refuses_an_unknown_topic_with_one_line_and_adds_nothing(env: Path) -> None:
+    code, _, err = invoke(
+        "feeds", "add", "https://lab.example/rss", "--topic", "microbiology", "--topic", "astrology"
+    )
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "unknown topic: 'astrology'" in lines[0]
+    assert "social-science" in lines[0]  # the valid topics are listed
+    code, out, _ = invoke("feeds", "list")
+    assert "no feeds yet" in out
+
+
 def test_feeds_import_reads_opml_and_keeps_existing_ones(env: Path) -> None:
     invoke("feeds", "add", "https://a.example/rss")
     opml = env / "subs.opml"

@@ -31,6 +31,31 @@ def test_migrations_match_the_models(database_url: str) -> None:
     assert diff == []
 
 
+def test_the_feed_topics_migration_keeps_stored_feeds_and_can_be_undone(
+    database_url: str,
+) -> None:
+    from alembic import command
+
+    from db.migrate import alembic_config, upgrade
+
+    command.downgrade(alembic_config(database_url), "0002")
+    engine = create_sync_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO feeds (url, created_at, consecutive_errors, total_errors, enabled)"
+                " VALUES ('https://old.example/rss', :now, 0, 0, :on)"
+            ),
+            {"now": NOW.replace(tzinfo=None), "on": True},
+        )
+    upgrade(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT url, topics FROM feeds")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("https://old.example/rss", None)]
+    assert current_revision(database_url) == head_revision()
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     from db.migrate import upgrade
 
@@ -75,6 +100,24 @@ async def test_a_feed_is_added_once_and_found_by_id_or_url(sessions) -> None:
         assert (await queries.find_feed(s, "https://example.org/rss")).id == feed.id
         with pytest.raises(FeedNotFound):
             await queries.find_feed(s, "https://nowhere.example/")
+
+
+async def test_a_feed_keeps_its_default_topics_until_they_are_changed(sessions) -> None:
+    async with sessions() as s, s.begin():
+        lab = await queries.add_feed(
+            s, "https://lab.example/rss", now=NOW, topics=("microbiology", "genomics")
+        )
+        plain = await queries.add_feed(s, "https://plain.example/rss", now=NOW)
+    async with sessions() as s:
+        assert (await queries.find_feed(s, str(lab.id))).topics == ["microbiology", "genomics"]
+        assert (await queries.find_feed(s, str(plain.id))).topics is None
+    async with sessions() as s, s.begin():
+        await queries.set_feed_topics(s, "https://plain.example/rss", ("space",))
+        await queries.set_feed_topics(s, str(lab.id), ())
+    async with sessions() as s:
+        assert [f.topics for f in await queries.list_feeds(s)] == [None, ["space"]]
+        with pytest.raises(FeedNotFound):
+            await queries.set_feed_topics(s, "999", ("ai",))
 
 
 async def test_importing_keeps_existing_feeds_and_adds_the_rest(sessions) -> None:

@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 
 from summaries.errors import FeedParseError
-from summaries.feeds import MAX_ENTRIES, ParsedEntry, ParsedFeed, parse_feed
+from summaries.feeds import (
+    MAX_CATEGORIES,
+    MAX_CATEGORY_CHARS,
+    MAX_ENTRIES,
+    ParsedEntry,
+    ParsedFeed,
+    parse_feed,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 HANDMADE = FIXTURES / "handmade"
@@ -566,3 +573,69 @@ def test_chinese_entry_with_english_xml_lang_is_detected_as_chinese() -> None:
     entry = next(e for e in feed.entries if "异步" in e.title)
     assert entry.language == "zh"
     assert entry.url is None
+
+
+def test_entry_categories_are_cleaned_deduplicated_and_cut() -> None:
+    messy, stuffed, plain = parse_handmade("categories.xml").entries
+    assert messy.categories == (
+        "Cell biology",  # whitespace and a line break collapsed
+        "Microbiology",  # HTML in CDATA stripped; "MICROBIOLOGY" later is the same category
+        "Health & medicine",  # double-escaped entity decoded
+        "Genomics",  # a domain attribute changes nothing
+        "Ecology",  # dc:subject counts as a category
+        ("Long " * 20).strip(),  # cut to 100 characters
+    )
+    assert stuffed.categories == tuple(f"tag {i:02d}" for i in range(1, MAX_CATEGORIES + 1))
+    assert plain.categories == ()
+
+
+def test_atom_category_label_is_preferred_to_its_term() -> None:
+    (entry,) = parse_handmade("categories.atom").entries
+    assert entry.categories == ("Astrophysics of Galaxies", "Astronomy", "Space weather")
+
+
+@pytest.mark.parametrize(
+    ("name", "title_start", "categories"),
+    [
+        (
+            "sci_medscape_familymedicine.rss",
+            "Caution Urged for Virtual Care",
+            ("Family Medicine/Primary Care", "News"),
+        ),
+        (
+            "news_nytimes_home.xml",
+            "Putin Led a Complex Cyberattack",
+            ("Trump, Donald J", "Russia", "Cyberattacks and Hackers", "Mexico"),
+        ),
+        ("news_slashdot_rss10.rdf", "The Prisoner To Be Remade", ("tv",)),  # dc:subject
+        (
+            "zh_chocoluffy_relative-links.atom",
+            "AI换脸zao戏",
+            ("创业", "产品逻辑", "人工智能", "商业评论", "投资", "科技", "随笔"),
+        ),
+        ("odd_feedburner_xhtml.atom", "Stock Watch: April", ("Stock Watch", "Trading")),
+    ],
+)
+def test_corpus_entries_carry_their_categories(
+    name: str, title_start: str, categories: tuple[str, ...]
+) -> None:
+    entry = next(e for e in parse_corpus(name).entries if e.title.startswith(title_start))
+    assert entry.categories == categories
+
+
+def test_corpus_categories_decode_entities() -> None:
+    feed = parse_corpus("sci_medscape_familymedicine.rss")
+    found = {c for entry in feed.entries for c in entry.categories}
+    assert {"Diabetes & Endocrinology", "Neurology & Neurosurgery"} <= found
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_ENTRY_COUNTS))
+def test_corpus_categories_stay_within_bounds(name: str) -> None:
+    for entry in parse_corpus(name).entries:
+        assert len(entry.categories) <= MAX_CATEGORIES
+        folded = [c.casefold() for c in entry.categories]
+        assert len(set(folded)) == len(folded)
+        for category in entry.categories:
+            assert 0 < len(category) <= MAX_CATEGORY_CHARS
+            assert category == " ".join(category.split())
+            assert not _TAG.search(category)

@@ -24,7 +24,7 @@ from db import chats as chats_db
 from db.models import Article, ArticleSource, Chat, ChatRule, ChatTopic, Feed
 from summaries.fetch import Fetcher
 from summaries.topics import TOPICS
-from tests.fakebot import CallbackAnswer, FakeTelegram, SentMessage
+from tests.fakebot import CallbackAnswer, FakeTelegram, SentMessage, utf16_length
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ADMIN = 555  # a bot admin (ADMIN_IDS)
@@ -37,7 +37,8 @@ USER = 101
     "action",
     [
         kb.ToggleTopic(123, "genomics", 0),
-        kb.ToggleTopic(-1001234567890, "science-policy", 1),
+        kb.ToggleTopic(-1001234567890, "science-policy", 2),
+        kb.ToggleTopic(-9223372036854775807, "precision-medicine", 2),  # the longest there is
         kb.ShowTopics(5, 1),
         kb.TopicsDone(5),
         kb.ShowSettings(5, "hour"),
@@ -73,7 +74,7 @@ def test_every_action_round_trips_within_64_bytes(action: kb.Action) -> None:
         "tt:5:genomics",  # missing page
         "tt:5:genomics:0:extra",
         "tt:5:no-such-topic:0",
-        "tt:5:genomics:2",  # page out of range
+        "tt:5:genomics:3",  # page out of range (24 topics make pages 0-2)
         "tt:5:genomics:-1",
         "tt:05:genomics:0",  # leading zero
         "tt:+5:genomics:0",
@@ -120,18 +121,58 @@ def buttons(markup: Any) -> list[tuple[str, str]]:
     ]
 
 
-def test_topic_keyboard_marks_chosen_topics_and_pages() -> None:
-    first = buttons(kb.topic_keyboard(7, {"ai", "space"}, page=0))
-    second = buttons(kb.topic_keyboard(7, {"ai", "space"}, page=1))
-    assert first[0][0].startswith("✅ 🤖 AI")
+def toggled_slugs(markup: Any) -> list[str]:
+    actions = [kb.parse(data) for _, data in buttons(markup)]
+    return [a.slug for a in actions if isinstance(a, kb.ToggleTopic)]
+
+
+def test_topic_keyboard_marks_chosen_topics() -> None:
+    first = buttons(kb.topic_keyboard(7, {"ai", "archaeology"}, page=0))
+    last = buttons(kb.topic_keyboard(7, {"ai", "archaeology"}, page=2))
+    assert first[0][0] == "✅ 🤖 AI & computing"
     assert not first[1][0].startswith("✅")
     assert sum(text.startswith("✅") for text, _ in first) == 1
-    assert sum(text.startswith("✅") for text, _ in second) == 1  # space is on page 2
-    assert ("▶", kb.encode(kb.ShowTopics(7, 1))) in first
-    assert ("◀", kb.encode(kb.ShowTopics(7, 0))) in second
+    assert [text for text, _ in last if text.startswith("✅")] == [
+        "✅ 🦴 Archaeology & paleontology"
+    ]
     assert ("✔️ Done", kb.encode(kb.TopicsDone(7))) in first
-    topics = [kb.parse(d) for _, d in first + second if isinstance(kb.parse(d), kb.ToggleTopic)]
-    assert len(topics) == len(TOPICS)
+
+
+def test_the_picker_pages_together_list_each_of_the_24_topics_exactly_once() -> None:
+    assert kb.page_count() == 3
+    pages = [toggled_slugs(kb.topic_keyboard(7, set(), page=p)) for p in range(kb.page_count())]
+    assert [len(page) for page in pages] == [kb.TOPICS_PER_PAGE] * 3
+    assert [slug for page in pages for slug in page] == [t.slug for t in TOPICS]
+    assert len(TOPICS) == 24
+
+
+@pytest.mark.parametrize(
+    ("page", "navigation"),
+    [
+        (0, [("1/3", 0), ("▶", 1)]),
+        (1, [("◀", 0), ("2/3", 1), ("▶", 2)]),
+        (2, [("◀", 1), ("3/3", 2)]),
+        (9, [("◀", 1), ("3/3", 2)]),  # a stale page number shows the last page
+        (-1, [("1/3", 0), ("▶", 1)]),
+    ],
+)
+def test_the_picker_navigation_row_names_the_page_and_its_neighbours(
+    page: int, navigation: list[tuple[str, int]]
+) -> None:
+    markup = kb.topic_keyboard(7, set(), page=page)
+    row = markup.inline_keyboard[-2]  # the last row is Settings / Done
+    assert [(b.text, kb.parse(b.callback_data)) for b in row] == [
+        (text, kb.ShowTopics(7, target)) for text, target in navigation
+    ]
+
+
+def test_every_picker_button_fits_telegrams_64_bytes_for_the_longest_chat_id() -> None:
+    chat_id = -9223372036854775807
+    every = {t.slug for t in TOPICS}
+    for page in range(kb.page_count()):
+        for _, data in buttons(kb.topic_keyboard(chat_id, every, page=page)):
+            assert len(data.encode()) <= kb.MAX_CALLBACK_BYTES
+            assert kb.parse(data) is not None
 
 
 @dataclass
@@ -361,14 +402,14 @@ async def test_start_then_a_topic_click_shows_a_check_mark_and_subscribes(
     assert chat is not None
     assert (chat.mode, chat.type) == ("instant", "private")
 
-    toggle = data_of(welcome, lambda a: a == kb.ToggleTopic(USER, "genomics", 0))
+    toggle = data_of(welcome, lambda a: a == kb.ToggleTopic(USER, "space", 0))
     answer = await harness.click(USER, welcome, toggle)
 
-    assert answer.text == "Subscribed to Genomics & gene editing"
+    assert answer.text == "Subscribed to Space & astronomy"
     edited = harness.latest(USER, welcome)
     assert edited.method == "editMessageReplyMarkup"
-    assert "✅ 🧬 Genomics & gene editing" in [t for t, _ in buttons(edited.reply_markup)]
-    assert await harness.topics(USER) == ["genomics"]
+    assert "✅ 🔭 Space & astronomy" in [t for t, _ in buttons(edited.reply_markup)]
+    assert await harness.topics(USER) == ["space"]
 
     await harness.click(USER, welcome, toggle)
     assert await harness.topics(USER) == []
@@ -378,14 +419,68 @@ async def test_topics_paging_and_done(harness: Harness) -> None:
     (picker,) = await harness.send(USER, "/topics")
     await harness.click(USER, picker, kb.encode(kb.ShowTopics(USER, 1)))
     page2 = harness.latest(USER, picker)
-    await harness.click(USER, page2, kb.encode(kb.ToggleTopic(USER, "space", 1)))
+    await harness.click(USER, page2, kb.encode(kb.ToggleTopic(USER, "genomics", 1)))
     answer = await harness.click(USER, picker, kb.encode(kb.TopicsDone(USER)))
 
     assert answer.text == "Saved"
     done = harness.latest(USER, picker)
-    assert "Space & astronomy" in (done.plain_text or "")
+    assert "Genomics & gene editing" in (done.plain_text or "")
     assert not done.reply_markup
-    assert await harness.topics(USER) == ["space"]
+    assert await harness.topics(USER) == ["genomics"]
+
+
+async def test_topics_pages_through_all_24_topics(harness: Harness) -> None:
+    (picker,) = await harness.send(USER, "/topics")
+    seen = toggled_slugs(picker.reply_markup)
+    labels = [t for t, _ in buttons(picker.reply_markup) if "/" in t]
+    for page in (1, 2):
+        await harness.click(USER, picker, kb.encode(kb.ShowTopics(USER, page)))
+        shown = harness.latest(USER, picker).reply_markup
+        seen += toggled_slugs(shown)
+        labels += [t for t, _ in buttons(shown) if "/" in t]
+
+    assert seen == [t.slug for t in TOPICS]
+    assert len(set(seen)) == 24
+    assert labels == ["1/3", "2/3", "3/3"]
+
+
+async def test_mysubs_lists_all_24_topics_in_one_message(harness: Harness) -> None:
+    await harness.send(USER, "/start")
+    async with harness.sessions() as s, s.begin():
+        for topic in TOPICS:
+            assert await chats_db.add_topic(s, USER, topic.slug)
+
+    (subs,) = await harness.send(USER, "/mysubs")
+
+    text = subs.plain_text or ""
+    assert all(kb.topic_label(t) in text for t in TOPICS)
+    assert utf16_length(text) < 2000  # far from Telegram's 4096
+
+
+@pytest.mark.parametrize(
+    ("slug", "typed"),
+    [
+        ("health", "health"),
+        ("ecology", "Ecology, evolution & biodiversity"),
+        ("earth", "EARTH"),
+        ("cell-biology", "cell biology"),
+        ("math", "Mathematics & statistics"),
+        ("engineering", "engineering"),
+        ("social-science", "social-science"),
+        ("archaeology", "archaeology"),
+    ],
+)
+async def test_the_new_topics_can_be_unsubscribed_by_slug_or_name(
+    harness: Harness, slug: str, typed: str
+) -> None:
+    await harness.send(USER, "/start")
+    async with harness.sessions() as s, s.begin():
+        assert await chats_db.add_topic(s, USER, slug)
+
+    (reply,) = await harness.send(USER, f"/unsubscribe {typed}")
+
+    assert (reply.plain_text or "").startswith("Removed the topic ")
+    assert await harness.topics(USER) == []
 
 
 async def test_subscribe_mysubs_and_unsubscribe_all(harness: Harness) -> None:
@@ -648,12 +743,12 @@ async def test_a_bot_admin_configures_a_channel_from_a_private_chat(
     (picker,) = await harness.send(ADMIN, "/channel @scichan")
     assert "Sci Channel" in (picker.plain_text or "")
 
-    toggle = data_of(picker, lambda a: a == kb.ToggleTopic(channel, "genomics", 0))
+    toggle = data_of(picker, lambda a: a == kb.ToggleTopic(channel, "physics", 0))
     await harness.click(ADMIN, picker, toggle)
     await harness.click(ADMIN, picker, kb.encode(kb.ShowSettings(channel, "main")))
     await harness.click(ADMIN, picker, kb.encode(kb.SetMode(channel, "daily")))
 
-    assert await harness.topics(channel) == ["genomics"]
+    assert await harness.topics(channel) == ["physics"]
     assert await harness.topics(ADMIN) == []
     chat = await harness.chat(channel)
     assert chat is not None
@@ -663,7 +758,7 @@ async def test_a_bot_admin_configures_a_channel_from_a_private_chat(
     (menu,) = await harness.send(USER, "/start")
     answer = await harness.click(USER, menu, toggle)
     assert answer.text == "Not allowed."
-    assert await harness.topics(channel) == ["genomics"]
+    assert await harness.topics(channel) == ["physics"]
 
 
 async def test_channel_where_the_bot_cannot_post_is_refused(

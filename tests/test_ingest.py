@@ -305,3 +305,87 @@ async def test_a_feed_moved_onto_an_already_stored_url_is_disabled_as_a_duplicat
     old = await get_feed(sessions, old_id)
     assert not old.enabled
     assert "already stored as feed" in (old.disabled_reason or "")
+
+
+GUT_TITLE = "Gut bacteria shape how mice respond to a high-fat diet"
+GUT_TEXT = (
+    "Researchers fed two groups of mice a high-fat diet and followed the bacteria living in"
+    " their gut for twelve weeks. Mice whose gut bacteria included a strain of Bacteroides"
+    " gained less weight and kept better control of their blood sugar. When the team"
+    " transferred these bacteria into germ-free mice, the newcomers were protected as well."
+    " The bacteria break down fibre into short-chain fatty acids that signal to the"
+    " intestine, the authors report in the study. They now plan to test whether the same"
+    " strain colonises the human gut and whether a probiotic could carry it there."
+)
+FOOTBALL_TITLE = "Late goal sends United into the cup final"
+FOOTBALL_TEXT = (
+    "United beat City two goals to one on Saturday evening to reach the cup final. The"
+    " visitors took the lead through a header before half time, but United equalised from"
+    " the penalty spot after the break. The winner came in the ninetieth minute, when the"
+    " substitute striker curled a shot into the top corner. The manager praised the fans and"
+    " said the squad would rest before the league match on Wednesday. Tickets for the final"
+    " go on sale next week, and the club expects a crowd of eighty thousand at the stadium."
+)
+
+
+def one_entry_feed(slug: str, title: str, text: str, categories: tuple[str, ...] = ()) -> str:
+    """An RSS feed with one full-text entry (long enough that no page is fetched)."""
+    tags = "".join(f"<category>{c}</category>" for c in categories)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{slug}</title><link>https://{slug}.example.org/</link>"
+        f"<item><title>{title}</title><link>https://{slug}.example.org/1</link>"
+        f"<guid>{slug}-1</guid><description>{text}</description>{tags}</item>"
+        "</channel></rss>"
+    )
+
+
+async def add_feed_with_topics(sessions, url: str, topics: tuple[str, ...]) -> None:
+    async with sessions() as s, s.begin():
+        await queries.add_feed(s, url, now=NOW, topics=topics)
+
+
+async def test_entry_categories_and_the_feeds_default_topics_reach_the_tagger(
+    sessions, server: FeedServer, fetcher: Fetcher
+) -> None:
+    body = one_entry_feed("lab", GUT_TITLE, GUT_TEXT, categories=("Microbiology", "Mice"))
+    url = server.add("/lab.rss", body)
+    await add_feed_with_topics(sessions, url, ("microbiology", "genomics"))
+    jobs: list[dict[str, object]] = []
+
+    class RecordsEnrichment(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if getattr(fn, "func", None) is enrich:
+                jobs.append(fn.keywords)
+            return super().submit(fn, *args, **kwargs)
+
+    with RecordsEnrichment(max_workers=2) as pool:
+        ingestor = Ingestor(sessions, fetcher, interval=60, max_errors=3, executor=pool)
+        await ingestor.run_pass(now=NOW)
+
+    (job,) = jobs
+    assert job["categories"] == ("Microbiology", "Mice")
+    assert job["feed_topics"] == ("microbiology", "genomics")
+
+
+async def test_a_feeds_default_topic_tags_only_articles_that_give_evidence_for_it(
+    sessions, server: FeedServer, fetcher: Fetcher
+) -> None:
+    await add_feed_with_topics(
+        sessions,
+        server.add("/lab.rss", one_entry_feed("lab", GUT_TITLE, GUT_TEXT)),
+        ("microbiology",),
+    )
+    await add_feed_with_topics(
+        sessions,
+        server.add("/sport.rss", one_entry_feed("sport", FOOTBALL_TITLE, FOOTBALL_TEXT)),
+        ("space",),
+    )
+
+    report = await make_ingestor(sessions, fetcher).run_pass(now=NOW)
+
+    assert report.enrich_failures == 0
+    by_title = {a.title: a for a in await all_articles(sessions)}
+    assert "microbiology" in (by_title[GUT_TITLE].topics or [])
+    # The prior is not a blanket label: a football report is not about space.
+    assert "space" not in (by_title[FOOTBALL_TITLE].topics or [])

@@ -339,6 +339,7 @@ def test_chinese_sentences_join_without_spaces() -> None:
             "#ai #space #physics #energy #climate",
         ),
         (("science-policy",), "#science_policy"),
+        (("cell-biology", "social-science"), "#cell_biology #social_science"),
         (("<b>",), "#_b_"),
     ],
 )
