@@ -30,6 +30,7 @@ __all__ = [
     "card_from_article",
     "event_dates",
     "event_place",
+    "forum_name",
     "format_date",
     "format_date_range",
     "render_card",
@@ -331,14 +332,35 @@ def _identity(text: str) -> str:
     return text
 
 
-def render_event_line(event: EventFacts, *, now: datetime, tz: ZoneInfo | None = None) -> str:
+def render_event_line(
+    event: EventFacts, *, now: datetime, tz: ZoneInfo | None = None, title: str = ""
+) -> str:
     """📅 dates (upcoming/on now/past) · 📍 venue, city · 🏛 organizers · 👥 attendance.
 
     HTML, every field escaped; "" when nothing is known. ``tz`` (default UTC) decides which
-    local day ``now`` is, so an event is "past" by the chat's calendar.
+    local day ``now`` is, so an event is "past" by the chat's calendar. When the forum's
+    name says more than the article's ``title`` (a report titled "Experts gather in
+    Shenzhen"), a "🎤 name" line comes first.
     """
     today = _local_date(now, tz or ZoneInfo("UTC"))
-    return _SEPARATOR.join(_event_parts(event, today, markup=True))
+    line = _SEPARATOR.join(_event_parts(event, today, markup=True))
+    name = forum_name(event, title)
+    if name:
+        return f"🎤 <b>{_escape(name)}</b>" + (f"\n{line}" if line else "")
+    return line
+
+
+def forum_name(event: EventFacts, title: str) -> str:
+    """The forum's name to show beside an article titled ``title``; "" when the title
+    already says it (or no name is known)."""
+    name = _truncate(_one_line(event.name or ""), _NAME_CAP)
+    if not name or _comparable(name) in _comparable(title):
+        return ""
+    return name
+
+
+def _comparable(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +434,9 @@ def render_card(
     too small for that, hashtags, event line and byline go, and the title is cut last.
     """
     text = _card_text(card, sentences=sentences, tz=tz)
-    event_line = render_event_line(card.event, now=now, tz=tz) if card.event else ""
+    event_line = (
+        render_event_line(card.event, now=now, tz=tz, title=card.title) if card.event else ""
+    )
     rendered = _card_html(text, event_line)
     excess = visible_len(rendered) - limit
     if excess <= 0:
@@ -443,6 +467,9 @@ def render_card_text(card: ArticleCard, *, sentences: int, tz: ZoneInfo, now: da
     if text.byline:
         lines.append(text.byline)
     if card.event is not None:
+        name = forum_name(card.event, card.title)
+        if name:
+            lines.append(f"🎤 {name}")
         parts = _event_parts(card.event, _local_date(now, tz), markup=False)
         if parts:
             lines.append(_SEPARATOR.join(parts))

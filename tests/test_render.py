@@ -21,6 +21,7 @@ from bot.render import (
     ArticleCard,
     card_from_article,
     format_date_range,
+    forum_name,
     render_card,
     render_card_text,
     render_digest,
@@ -735,7 +736,11 @@ def test_seed_forum_articles_render_as_forum_cards(prefix: str, title: str, day:
     )
     card = card_from_article(article, source="Newsroom")
     parsed = _valid(render_card(card, sentences=3, tz=ZoneInfo("Asia/Shanghai"), now=published))
-    assert parsed.text.split("\n")[2].startswith("📅 ")
+    lines = parsed.text.split("\n")
+    # A seed's title is a news headline, not the forum's name: a known name comes first.
+    if facts.name:
+        assert lines.pop(2) == f"🎤 {facts.name}"
+    assert lines[2].startswith("📅 ")
     (message,) = render_digest(
         [card, replace(card, id=8, event=None)],
         period="daily",
@@ -744,3 +749,48 @@ def test_seed_forum_articles_render_as_forum_cards(prefix: str, title: str, day:
         now=published,
     )
     _valid(message)
+
+
+# --- the forum's name ---------------------------------------------------------------------------
+
+SYMPOSIUM = "2025 Shenzhen Symposium on Microbial Biotechnology"
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "shown"),
+    [
+        (SYMPOSIUM, "Experts gather in Shenzhen to share microbe research", SYMPOSIUM),
+        (SYMPOSIUM, f"{SYMPOSIUM} opens", ""),
+        (SYMPOSIUM, "2025 SHENZHEN SYMPOSIUM ON MICROBIAL BIOTECHNOLOGY: day one", ""),
+        (None, "Experts gather", ""),
+        ("  ", "Experts gather", ""),
+    ],
+)
+def test_the_forum_name_is_shown_only_when_the_title_does_not_say_it(
+    name: str | None, title: str, shown: str
+) -> None:
+    assert forum_name(_event(name=name), title) == shown
+
+
+def test_a_forum_card_names_the_forum_above_its_dates() -> None:
+    event = _event(name=SYMPOSIUM, start=date(2025, 11, 18), city="Shenzhen")
+    card = _card(title="Experts gather in Shenzhen", event=event)
+    lines = parse_html(render_card(card, sentences=2, tz=UTC_TZ, now=NOW)).text.splitlines()
+    assert lines[2] == f"🎤 {SYMPOSIUM}"
+    assert lines[3].startswith("📅 18 Nov 2025")
+    text = render_card_text(card, sentences=2, tz=UTC_TZ, now=NOW).splitlines()
+    assert f"🎤 {SYMPOSIUM}" in text
+
+
+def test_the_digest_forum_section_names_the_forum() -> None:
+    event = _event(name=SYMPOSIUM, start=date(2025, 11, 18))
+    forum = _card(id=7, title="Experts gather in Shenzhen", event=event)
+    (message,) = render_digest(
+        [forum, _card(id=8)], period="daily", sentences=1, tz=UTC_TZ, now=NOW
+    )
+    assert f"🎤 {SYMPOSIUM}" in parse_html(message).text
+
+
+def test_the_forum_name_is_escaped() -> None:
+    line = render_event_line(_event(name="<b>Forum</b> & Co"), now=NOW, title="Other")
+    assert parse_html(line).text == "🎤 <b>Forum</b> & Co"
