@@ -33,6 +33,11 @@ class FetchError(SummariesError):
         self.retry_after = retry_after
 
 
+class PrivateAddressError(FetchError):
+    """The host resolves to an address the fetcher may not reach (loopback, the LAN, cloud
+    metadata...), directly or embedded in an IPv6 transition address."""
+
+
 class FeedParseError(SummariesError):
     """The bytes are not a usable feed (an HTML page, garbage, an empty document)."""
 

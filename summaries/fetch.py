@@ -6,10 +6,20 @@ size cap enforced while streaming (after decompression, so a gzip bomb stops ear
 wall-clock cap per fetch, redirect bookkeeping (a 301/308-only chain reports the new
 permanent URL), and the server's caching hints (Cache-Control max-age, Retry-After).
 
-Every failure is a ``FetchError`` with a one-line message and, when the server answered,
-its status; no httpx exception escapes.
+Feeds link to pages chosen by third parties, so by default the fetcher reaches public
+addresses only. Each host is resolved once, every address it resolves to is checked
+(IPv4 addresses embedded in IPv6 transition forms included), and the TCP connection goes to
+a checked address while the Host header, SNI and certificate check keep the name: a DNS
+answer that changes after the check (rebinding) cannot move the connection. Every redirect
+hop goes through the same connection code.
 
-The header parsers (``parse_max_age``, ``parse_retry_after``) are pure and take ``now``.
+Every failure of one fetch is a ``FetchError`` with a one-line message and, when the server
+answered, its status; no httpx exception escapes, and neither does a ValueError or
+OverflowError that a hostile URL or header provokes deep inside httpx.
+
+The URL check (``validate_url``), the address check (``is_public_address``,
+``embedded_ipv4``) and the header parsers (``parse_max_age``, ``parse_retry_after``) are
+pure; the parsers take ``now``.
 """
 
 from __future__ import annotations
@@ -21,8 +31,9 @@ import ipaddress
 import re
 import socket
 import ssl
+import urllib.request
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,9 +41,32 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Self
 
+import h11
+import httpcore
 import httpx
 
-from summaries.errors import FetchError
+from summaries.errors import FetchError, PrivateAddressError
+
+__all__ = [
+    "FEED_ACCEPT",
+    "PAGE_ACCEPT",
+    "FetchLimits",
+    "FetchResult",
+    "Fetcher",
+    "PrivateAddressError",
+    "Resolver",
+    "bypasses_proxy",
+    "embedded_ipv4",
+    "is_public_address",
+    "parse_max_age",
+    "parse_retry_after",
+    "system_resolver",
+    "validate_url",
+]
+
+# Answers the addresses of a host name (as strings), in the order to try them; raises
+# OSError when the name does not resolve.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +79,10 @@ class FetchLimits:
     max_connections: int = 50  # global concurrency
     max_per_host: int = 4  # per-host concurrency
     user_agent: str = "SciForumDigest/0.1 (+https://github.com/sciforum/sciforum-digest)"
-    # Feeds link to pages chosen by third parties: the bot refuses hosts that resolve to
-    # loopback, private, link-local or reserved addresses (cloud metadata, the LAN) unless
-    # told otherwise. Tests and benchmarks serve from 127.0.0.1, so the plain default allows.
-    allow_private_addresses: bool = True
+    # Feeds link to pages chosen by third parties: hosts that resolve to loopback, private,
+    # link-local or reserved addresses (cloud metadata, the LAN) are refused unless a caller
+    # opts in (a feed on one's own network, tests serving from 127.0.0.1).
+    allow_private_addresses: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +118,10 @@ _SAFE_HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,512}")
 _GZIP_MAGIC = b"\x1f\x8b"
 # Host names after IDNA encoding, IPv4 and (unbracketed) IPv6 literals.
 _HOST = re.compile(rb"[A-Za-z0-9._:-]+")
+# RFC 9110 §4.1 asks for at least 8000 octets; nothing legitimate in a feed comes close.
+_MAX_URL_LENGTH = 8000
+_MAX_HOST_LENGTH = 253  # DNS: 255 octets on the wire
+_MAX_LABEL_LENGTH = 63
 
 
 def _utcnow() -> datetime:
@@ -278,64 +316,339 @@ def _describe(exc: Exception, limits: FetchLimits) -> str:
         return f"bad HTTP response ({detail or 'protocol error'})"
     if isinstance(exc, httpx.ReadError):
         return f"connection lost while reading ({detail or 'read error'})"
+    if isinstance(exc, h11.ProtocolError):
+        return f"bad HTTP exchange ({detail or 'protocol error'})"
+    if isinstance(exc, ValueError | OverflowError):
+        # What httpx lets through from deep inside for a hostile URL or header.
+        return f"invalid request ({type(exc).__name__}: {detail or 'no detail'})"
     return f"{type(exc).__name__} ({detail})" if detail else type(exc).__name__
 
 
-def _check_url(url: str) -> httpx.URL:
+# Everything one request can raise for reasons outside our code: httpx's own errors, and
+# the ValueError/OverflowError/h11 errors it lets escape for a hostile URL or header.
+_REQUEST_ERRORS = (
+    httpx.HTTPError,
+    httpx.InvalidURL,
+    httpx.StreamError,
+    h11.ProtocolError,
+    ValueError,
+    OverflowError,
+)
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+
+def validate_url(url: str) -> httpx.URL:
+    """The parsed URL when the fetcher may request it, else a ``FetchError`` saying why.
+
+    Only http(s) with a host, a port in 1-65535 and no user name or password (httpx would
+    send them as Basic credentials to whatever host a third-party link names), and no
+    longer than RFC 9110's recommended minimum of 8000 characters. Checking here keeps
+    hostile links from reaching httpx, where a port of 65536 is an OverflowError.
+    """
+    if len(url) > _MAX_URL_LENGTH:
+        raise FetchError(f"invalid URL (longer than {_MAX_URL_LENGTH} characters)", url=url)
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+    except (httpx.InvalidURL, ValueError, TypeError, OverflowError) as exc:
         raise FetchError(f"invalid URL ({_one_line(str(exc))})", url=url) from None
     if parsed.scheme not in ("http", "https"):
         scheme = parsed.scheme or "none"
         raise FetchError(f"unsupported URL scheme {scheme!r} (only http and https)", url=url)
-    if not parsed.host:
+    if parsed.userinfo:
+        raise FetchError("invalid URL (user name or password in the address)", url=url)
+    if not parsed.raw_host:
         raise FetchError("invalid URL (no host)", url=url)
-    if _HOST.fullmatch(parsed.raw_host) is None:
+    raw_host = parsed.raw_host.decode("ascii", "replace")
+    try:
+        # Decodes punycode: a malformed A-label ("xn--zz") is an IDNAError here, not at
+        # parsing, and later users of ``.host`` must not meet it.
+        host = parsed.host
+    except ValueError as exc:
+        raise FetchError(f"invalid URL (bad host {raw_host!r}: {exc})", url=url) from None
+    if not _host_is_sane(parsed.raw_host):
         # httpx percent-encodes a host like "exa mple.org" instead of refusing it.
-        raise FetchError(f"invalid URL (bad host {_one_line(parsed.host)!r})", url=url)
+        raise FetchError(f"invalid URL (bad host {_one_line(host)!r})", url=url)
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise FetchError(f"invalid URL (port {parsed.port} out of range 1-65535)", url=url)
     return parsed
 
 
+def _host_is_sane(raw_host: bytes) -> bool:
+    if len(raw_host) > _MAX_HOST_LENGTH or _HOST.fullmatch(raw_host) is None:
+        return False
+    if b":" in raw_host:  # an IPv6 literal; the address check parses it
+        return True
+    # The resolver's IDNA codec raises UnicodeError, not OSError, for these.
+    labels = raw_host.removesuffix(b".").split(b".")
+    return all(0 < len(label) <= _MAX_LABEL_LENGTH for label in labels)
+
+
 async def _check_hop(request: httpx.Request) -> None:
-    """Refuse a redirect to a garbled host before httpx sends it to the resolver."""
-    if _HOST.fullmatch(request.url.raw_host) is None:
-        raise httpx.InvalidURL(f"bad host {_one_line(request.url.host)!r} in redirect")
+    """Apply ``validate_url`` to every hop: a redirect may name any URL at all."""
+    try:
+        validate_url(str(request.url))
+    except FetchError as exc:
+        raise FetchError(f"{exc} in a redirect", url=str(request.url)) from None
 
 
-class PrivateAddressError(FetchError):
-    """The host resolves to an address the fetcher may not reach."""
+# -- addresses -------------------------------------------------------------------------------
+
+# IPv6 forms that carry an IPv4 address in their low 32 bits; the packet may end up there.
+_EMBEDDING_IPV4_IN_LOW_BITS = (
+    ipaddress.IPv6Network("::ffff:0:0/96"),  # IPv4-mapped (RFC 4291)
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT, RFC 7915)
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible, deprecated (RFC 4291)
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64 well-known prefix (RFC 6052)
+)
+# Refused whatever they embed, independent of the Python version's ``is_global``:
+_NEVER_PUBLIC_IPV6 = (
+    # Teredo (RFC 4380): the client's IPv4 address is obfuscated and the server's routes
+    # through a relay; no feed is served from a Teredo address, so it is not worth decoding.
+    ipaddress.IPv6Network("2001::/32"),
+    # NAT64 local-use prefix (RFC 8215): an operator's own translator, reaching its own
+    # network; where the IPv4 address sits depends on the operator's prefix length.
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("fec0::/10"),  # site-local, deprecated but still routed by some
+)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 transition form leads to (mapped, translated, compatible,
+    NAT64 well-known prefix, 6to4), or None for a plain IPv6 address."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in network for network in _EMBEDDING_IPV4_IN_LOW_BITS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return None
+
+
+def _is_public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _NEVER_PUBLIC_IPV6):
+            return False
+        # The embedded address is where the packet goes; the verdict on the outer prefix
+        # (6to4, mapped...) differs between Python versions and says nothing about that.
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return _is_public_ip(inner)
+    return ip.is_global and not ip.is_multicast
 
 
 def is_public_address(address: str) -> bool:
-    """True for a globally routable IP address (not loopback, private, link-local...)."""
+    """True for a globally routable unicast IP address (not loopback, private, link-local,
+    reserved...) that does not embed a non-public IPv4 address either."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    return _is_public_ip(ip)
 
 
-async def _check_public(request: httpx.Request) -> None:
-    """Refuse every hop (redirects included) whose host resolves to a non-public address.
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The host's addresses from the system resolver, in getaddrinfo's preference order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    families = (socket.AF_INET, socket.AF_INET6)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos if info[0] in families))
 
-    The name is resolved here and again by the connection, so a DNS answer that changes in
-    between (rebinding) is not caught; this stops plain links to internal services.
+
+async def _addresses(resolver: Resolver, host: str, port: int) -> list[str]:
+    """``host``'s addresses; raises OSError (or ValueError for a name the IDNA codec refuses)."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    else:
+        return [host]
+    addresses = list(await resolver(host, port))
+    if not addresses:
+        raise OSError(f"no address for {host}")
+    return addresses
+
+
+def _refuse_private(host: str, addresses: Sequence[str]) -> None:
+    # Every address, not just the first: a client may fall back to any of them.
+    for address in addresses:
+        if not is_public_address(address):
+            raise PrivateAddressError(
+                f"refused: {host} resolves to non-public address {address}", url=host
+            )
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens httpcore's TCP connections to addresses resolved (and checked) exactly once.
+
+    httpcore asks for a connection to the URL's host name and later starts TLS with that
+    name, so SNI and certificate verification still use the name; only the TCP connect is
+    given the checked address. The connection pool keeps connections per origin, so a
+    reused connection is one that was checked when it was opened.
     """
+
+    def __init__(
+        self, resolver: Resolver, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend
+    ) -> None:
+        self._resolver = resolver
+        self._allow_private = allow_private
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        if not 1 <= port <= 65535:
+            # anyio would raise OverflowError inside a task group: not a connect error.
+            raise httpcore.ConnectError(f"port {port} out of range 1-65535")
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await _addresses(self._resolver, host, port)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        except (OSError, ValueError, OverflowError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        if not self._allow_private:
+            _refuse_private(host, addresses)
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for index, address in enumerate(addresses):
+            # Each address gets its share of what is left, so an unreachable first address
+            # (a black-holed IPv6 route) cannot use up the whole connect timeout.
+            share = None
+            if deadline is not None:
+                share = max(0.0, deadline - loop.time()) / (len(addresses) - index)
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=share,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # _addresses never answers an empty list
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport over ``_PinnedBackend``."""
+
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        *,
+        ssl_context: ssl.SSLContext,
+        limits: httpx.Limits,
+    ) -> None:
+        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
+        # httpx takes no network backend argument; its pool is swapped for the same pool
+        # over ours (httpx's request/response and exception mapping stay in use).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+def _environment_proxies() -> tuple[dict[str, str], str]:
+    """The proxy URL for http and https (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) and NO_PROXY.
+
+    httpx reads these itself only when it builds its own transport; ours must do it.
+    """
+    found = urllib.request.getproxies()
+    proxies = {}
+    for scheme in ("http", "https"):
+        url = found.get(scheme) or found.get("all")
+        if url:
+            proxies[scheme] = url if "://" in url else f"http://{url}"
+    return proxies, found.get("no", "")
+
+
+def bypasses_proxy(host: str, no_proxy: str) -> bool:
+    """Whether NO_PROXY (curl's reading: ``*``, names with their subdomains, addresses,
+    networks) sends ``host`` direct."""
+    host = host.lower().rstrip(".")
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for part in no_proxy.split(","):
+        if part.strip() == "*":
+            return True
+        entry = part.strip().lower().strip("[]").lstrip("*").lstrip(".").rstrip(".")
+        if not entry:
+            continue
+        if address is not None:
+            with contextlib.suppress(ValueError):
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+        elif host == entry or host.endswith("." + entry):
+            return True
+    return False
+
+
+async def _check_before_sending(request: httpx.Request, *, resolver: Resolver) -> None:
+    """For requests that do not go through ``_PinnedBackend`` (a proxy, a custom transport):
+    resolve and check the host beforehand. The proxy or transport resolves the name again,
+    so this stops plain links to internal services, not DNS rebinding."""
     host = request.url.host
     port = request.url.port or (443 if request.url.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+        addresses = await _addresses(resolver, host, port)
+    except (OSError, ValueError, OverflowError) as exc:
         raise httpx.ConnectError(f"cannot resolve {host}: {exc}", request=request) from None
-    for info in infos:
-        address = str(info[4][0])
-        if not is_public_address(address):
-            raise PrivateAddressError(
-                f"refused: {host} resolves to non-public address {address}", url=str(request.url)
-            )
+    _refuse_private(host, addresses)
+
+
+class _ProxyRouter(httpx.AsyncBaseTransport):
+    """Sends a request through the environment's proxy for its scheme, unless NO_PROXY
+    names its host; everything else goes over the pinned transport."""
+
+    def __init__(
+        self,
+        direct: httpx.AsyncBaseTransport,
+        proxies: dict[str, httpx.AsyncBaseTransport],
+        *,
+        no_proxy: str,
+        check: Callable[[httpx.Request], Awaitable[None]] | None,
+    ) -> None:
+        self._direct = direct
+        self._proxies = proxies
+        self._no_proxy = no_proxy
+        self._check = check
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = self._proxies.get(request.url.scheme)
+        if proxy is None or bypasses_proxy(request.url.host, self._no_proxy):
+            return await self._direct.handle_async_request(request)
+        if self._check is not None:
+            await self._check(request)
+        return await proxy.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._direct.aclose()
+        for proxy in self._proxies.values():
+            await proxy.aclose()
 
 
 # -- concurrency -----------------------------------------------------------------------------
@@ -375,9 +688,17 @@ class _HostGates:
 class Fetcher:
     """Fetches feeds and pages within ``FetchLimits``; use as ``async with Fetcher() as f``.
 
-    ``client`` lets tests supply their own ``httpx.AsyncClient`` (not closed by us; its own
-    ``max_redirects`` applies); ``transport`` builds our client over a custom transport.
-    ``clock`` gives "now" for Retry-After dates when the response carries no Date header.
+    ``resolver`` answers the addresses of a host (the system resolver by default; tests
+    inject stubs); ``network_backend`` opens the TCP connections to checked addresses
+    (httpcore's anyio backend by default; tests route "public" addresses to loopback).
+    ``ssl_context`` replaces the default CA bundle (tests trust their own CA).
+
+    ``client`` lets tests supply their own ``httpx.AsyncClient``: not closed by us, its own
+    ``max_redirects`` applies, and no address check happens (it connects as it likes).
+    ``transport`` builds our client over a custom transport; like an HTTP proxy from the
+    environment, it resolves names itself, so hosts are only checked before sending (no
+    rebinding protection). ``clock`` gives "now" for Retry-After dates when the response
+    carries no Date header.
     """
 
     def __init__(
@@ -388,6 +709,9 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = _utcnow,
         trust_env: bool = True,
+        resolver: Resolver = system_resolver,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.limits = limits = limits or FetchLimits()
         self._clock = clock
@@ -399,29 +723,69 @@ class Fetcher:
             pool=limits.total_timeout,
         )
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(
+        self._client = client or self._new_client(
+            transport=transport,
+            trust_env=trust_env,
+            resolver=resolver,
+            network_backend=network_backend,
+            ssl_context=ssl_context or _ssl_context(trust_env),
+        )
+        self._global = asyncio.Semaphore(limits.max_connections)
+        self._hosts = _HostGates(limits.max_per_host)
+
+    def _new_client(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        trust_env: bool,
+        resolver: Resolver,
+        network_backend: httpcore.AsyncNetworkBackend | None,
+        ssl_context: ssl.SSLContext,
+    ) -> httpx.AsyncClient:
+        limits = self.limits
+        pool_limits = httpx.Limits(
+            max_connections=limits.max_connections,
+            max_keepalive_connections=min(limits.max_connections, 20),
+        )
+        check = (
+            None
+            if limits.allow_private_addresses
+            else functools.partial(_check_before_sending, resolver=resolver)
+        )
+        hooks = [_check_hop]
+        if transport is not None:
+            if check is not None:
+                hooks.append(check)
+        else:
+            backend = _PinnedBackend(
+                resolver,
+                allow_private=limits.allow_private_addresses,
+                inner=network_backend or httpcore.AnyIOBackend(),
+            )
+            transport = _PinnedTransport(backend, ssl_context=ssl_context, limits=pool_limits)
+            # httpx ignores proxy variables when given a transport: honour them here.
+            proxy_urls, no_proxy = _environment_proxies() if trust_env else ({}, "")
+            if proxy_urls:
+                proxies: dict[str, httpx.AsyncBaseTransport] = {
+                    scheme: httpx.AsyncHTTPTransport(
+                        proxy=url, verify=ssl_context, limits=pool_limits, trust_env=False
+                    )
+                    for scheme, url in proxy_urls.items()
+                }
+                transport = _ProxyRouter(transport, proxies, no_proxy=no_proxy, check=check)
+        return httpx.AsyncClient(
             headers={
                 "User-Agent": limits.user_agent,
                 "Accept-Encoding": "gzip, deflate",
                 "Accept": FEED_ACCEPT,
             },
             timeout=self._timeout,
-            limits=httpx.Limits(
-                max_connections=limits.max_connections,
-                max_keepalive_connections=min(limits.max_connections, 20),
-            ),
             follow_redirects=True,
             max_redirects=limits.max_redirects,
-            event_hooks={
-                "request": [_check_hop]
-                + ([] if limits.allow_private_addresses else [_check_public])
-            },
+            event_hooks={"request": hooks},
             transport=transport,
             trust_env=trust_env,
-            verify=_ssl_context(trust_env),
         )
-        self._global = asyncio.Semaphore(limits.max_connections)
-        self._hosts = _HostGates(limits.max_per_host)
 
     async def __aenter__(self) -> Self:
         return self
@@ -451,7 +815,7 @@ class Fetcher:
         The total timeout starts once a connection slot is ours, so waiting behind other
         fetches to the same host never counts against a feed.
         """
-        target = _check_url(url)
+        target = validate_url(url)
         headers = {"Accept": _safe_header(accept) or FEED_ACCEPT}
         if (tag := _safe_header(etag)) is not None:
             headers["If-None-Match"] = tag
@@ -483,11 +847,15 @@ class Fetcher:
         try:
             request = self._client.build_request("GET", url, headers=headers)
             response = await self._client.send(request, stream=True, follow_redirects=True)
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+        except FetchError as exc:
+            # Raised for one hop (a redirect's URL or host); callers get the URL they asked for.
+            exc.url = url
+            raise
+        except _REQUEST_ERRORS as exc:
             raise FetchError(_describe(exc, self.limits), url=url) from None
         try:
             return await self._result(url, response, etag=etag, last_modified=last_modified)
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+        except _REQUEST_ERRORS as exc:
             raise FetchError(
                 _describe(exc, self.limits), url=url, status=response.status_code
             ) from None

@@ -428,7 +428,9 @@ async def bot(sqlite_sessions: async_sessionmaker[AsyncSession]) -> AsyncIterato
     clock = Clock(NOW)
     outbox = RecordingOutbox()
     with FakeTelegram() as fake, FeedServer() as feeds:
-        async with Fetcher(FetchLimits(total_timeout=10), trust_env=False) as fetcher:
+        # The feed server is on loopback.
+        limits = FetchLimits(total_timeout=10, allow_private_addresses=True)
+        async with Fetcher(limits, trust_env=False) as fetcher:
             app = (
                 ApplicationBuilder()
                 .token(fake.token)

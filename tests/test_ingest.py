@@ -21,7 +21,13 @@ from tests.feedserver import FeedServer
 
 NOW = datetime(2025, 11, 25, 8, 0, tzinfo=UTC)
 INGEST = FIXTURES / "ingest"
-LIMITS = FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=5, max_bytes=1_000_000)
+LIMITS = FetchLimits(
+    connect_timeout=2,
+    read_timeout=2,
+    total_timeout=5,
+    max_bytes=1_000_000,
+    allow_private_addresses=True,  # the feed server is on loopback
+)
 
 
 @pytest.fixture
@@ -242,6 +248,29 @@ async def test_an_article_page_that_fails_keeps_the_feed_text(
     failed = by_url[server.url("/articles/seed-001.html")]
     assert failed.text_source == "feed"
     assert failed.text.startswith("The 2021 World Biotechnology Industry Conference")
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1:65536/articles/seed-001.html",
+        "http://127.0.0.1:0/articles/seed-001.html",
+        "http://user:secret@127.0.0.1/articles/seed-001.html",
+    ],
+)
+async def test_a_hostile_article_link_costs_that_entry_its_page_and_nothing_more(
+    sessions, server: FeedServer, fetcher: Fetcher, link: str
+) -> None:
+    # Port 65536 once raised OverflowError inside httpx, and the feed lost every entry.
+    body = forums_feed().replace("/articles/seed-001.html?utm_source=rss&amp;utm_medium=feed", link)
+    await add_feed(sessions, server.add("/forums.rss", body))
+
+    report = await make_ingestor(sessions, fetcher).run_pass(now=NOW)
+
+    assert (report.failed, report.page_failures, len(report.new_articles)) == (0, 1, 5)
+    sources = {a.title[:20]: a.text_source for a in await all_articles(sessions)}
+    assert sources.pop("2021 World Biotechno") == "feed"
+    assert set(sources.values()) == {"page"}
 
 
 async def test_articles_are_stored_with_summary_topics_and_forum_facts(
