@@ -124,7 +124,8 @@ def _repost_feed(files: dict[str, Path]) -> bytes:
             f"<item><title>Seed {prefix}</title><guid>seed-{prefix}</guid>"
             f"<link>https://example.org/seed-{prefix}</link>"
             f"<pubDate>{format_datetime(when)}</pubDate>"
-            f"<description>{escape(path.read_text(encoding='utf-8'))}</description></item>"
+            f"<description>{escape(_paragraphs(path.read_text(encoding='utf-8')))}"
+            "</description></item>"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
@@ -132,6 +133,11 @@ def _repost_feed(files: dict[str, Path]) -> bytes:
         + "".join(items)
         + "</channel></rss>"
     ).encode()
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text as the HTML paragraphs a feed would carry it in."""
+    return "".join(f"<p>{escape(line)}</p>" for line in text.splitlines() if line.strip())
 
 
 def _start(item: PreviewItem) -> date | None:
@@ -164,7 +170,7 @@ async def seeds_report(seeds: Path, tally: Tally) -> tuple[int, int]:
     return right_files, right_reposts
 
 
-async def pages_report(corpus: Path, tally: Tally) -> list[float]:
+async def pages_report(corpus: Path, tally: Tally) -> list[tuple[float, str]]:
     spent = []
     pages = sorted((corpus / "articles").glob("*/source.html"))
     for path in pages:
@@ -176,7 +182,7 @@ async def pages_report(corpus: Path, tally: Tally) -> list[float]:
         enrich(
             page.title or "", page.text, language=page.language, published=page.published, now=NOW
         )
-        spent.append((time.perf_counter() - started) * 1000)
+        spent.append(((time.perf_counter() - started) * 1000, path.parent.name))
     return spent
 
 
@@ -195,7 +201,7 @@ def main() -> None:
         text = path.read_text(encoding="utf-8")
         started = time.perf_counter()
         enrich("", text, language=None, published=None, now=NOW)
-        spent.append((time.perf_counter() - started) * 1000)
+        spent.append(((time.perf_counter() - started) * 1000, path.name))
 
     articles = summary_quality.load_articles(args.eval)
     ours = summary_quality.run("ours", summary_quality.default_picker, articles)
@@ -207,6 +213,7 @@ def main() -> None:
         return f"R-1 {r1:.2f} / R-2 {r2:.2f}"
 
     spent.sort()
+    times = [ms for ms, _ in spent]
     print(f"\nsummaries checked: {tally.summaries} ({tally.sentences} sentences)")
     print(f"furniture sentences in summaries: {tally.furniture}")
     print(f"repeated sentences: {tally.repeated}; headline repeated: {tally.headline}")
@@ -214,8 +221,9 @@ def main() -> None:
     print(f"forum start dates right: files {right_files}/5, re-posted {right_reposts}/5")
     print(f"CNN/DailyMail (50): ours {rouge(ours)}; Lead-3 {rouge(lead)}")
     print(
-        f"enrichment ms per article ({len(spent)}): median {statistics.median(spent):.1f}, "
-        f"p95 {spent[int(len(spent) * 0.95)]:.1f}, max {spent[-1]:.1f}"
+        f"enrichment ms per article ({len(times)}): mean {statistics.fmean(times):.1f}, "
+        f"median {statistics.median(times):.1f}, p95 {times[int(len(times) * 0.95)]:.1f}, "
+        f"max {times[-1]:.1f} ({spent[-1][1]})"
     )
 
 

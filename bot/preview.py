@@ -20,6 +20,7 @@ from summaries.events import EventFacts
 from summaries.extract import extract_article
 from summaries.feeds import ParsedEntry, parse_feed
 from summaries.fetch import Fetcher
+from summaries.furniture import split_headline, strip_furniture
 from summaries.text import first_words
 from summaries.urls import host_of
 
@@ -106,7 +107,7 @@ async def _entry_item(
 
 async def _page_item(content: bytes, url: str | None, source: str, now: datetime) -> PreviewItem:
     page = await asyncio.to_thread(extract_article, content, url=url)
-    title = page.title or first_words(page.text)
+    title = page.title or _headline(page.text)
     found = await asyncio.to_thread(
         enrich,
         title,
@@ -120,10 +121,18 @@ async def _page_item(content: bytes, url: str | None, source: str, now: datetime
     return PreviewItem(title, url, source, page.published, page.language, found)
 
 
+def _headline(text: str) -> str:
+    """The headline a text starts with, past its furniture, else the first words of its
+    first real line ("中文 |", "Share" and bylines are no title)."""
+    headline, _ = split_headline(text)
+    return headline or first_words(strip_furniture(text))
+
+
 async def _text_item(text: str, source: str, now: datetime) -> PreviewItem:
-    first, _, rest = text.strip().partition("\n")
-    title = first.strip() if rest.strip() else first_words(text)
-    body = rest if rest.strip() else text
+    headline, below = split_headline(text)
+    # A report that opens with its lead sentence has no headline: the lead stays in the body.
+    title = headline or first_words(strip_furniture(text))
+    body = below if headline and below else text
     found = await asyncio.to_thread(enrich, title, body, language=None, published=None, now=now)
     return PreviewItem(title, None, source, None, None, found)
 

@@ -32,7 +32,9 @@ __all__ = [
     "event_place",
     "format_date",
     "format_date_range",
+    "format_month",
     "forum_name",
+    "next_deadline",
     "render_card",
     "render_card_text",
     "render_digest",
@@ -53,6 +55,13 @@ _SOURCE_CAP = 80
 _PLACE_CAP = 100
 _ORGANIZER_CAP = 80
 _NAME_CAP = 200
+_DEADLINE_LABELS = {
+    "registration": "register",
+    "early-bird": "early-bird registration",
+    "abstract": "abstracts",
+    "paper": "papers",
+    "application": "applications",
+}
 _MAX_ORGANIZERS = 3
 _MAX_HASHTAGS = 5
 # When an article has no stored summary, this much of its text stands in for one.
@@ -254,6 +263,11 @@ def format_date(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
+def format_month(day: date) -> str:
+    """A month as "Nov 2026", for events the text dates only by their month."""
+    return f"{_MONTHS[day.month - 1]} {day.year}"
+
+
 def format_date_range(start: date, end: date | None) -> str:
     """A span as "16–17 Nov 2025", "30 Nov – 2 Dec 2025" or "30 Dec 2025 – 2 Jan 2026"."""
     if end is None or end <= start:
@@ -279,6 +293,12 @@ def event_dates(event: EventFacts) -> tuple[date, date] | None:
     return start, end
 
 
+def next_deadline(event: EventFacts, today: date) -> tuple[str, date] | None:
+    """The soonest of the event's deadlines that has not passed, as (kind, day)."""
+    coming = sorted((day, kind) for kind, day in event.deadlines if day >= today)
+    return (coming[0][1], coming[0][0]) if coming else None
+
+
 def _event_status(event: EventFacts, today: date) -> str | None:
     dates = event_dates(event)
     if dates is None:
@@ -292,9 +312,10 @@ def _event_status(event: EventFacts, today: date) -> str | None:
 
 
 def event_place(event: EventFacts) -> str:
-    """The place as "venue, city" (plain text, capped), skipping what is unknown or repeated."""
+    """The place as "venue, district, city" (plain text, capped), skipping what is unknown or
+    repeated."""
     parts: list[str] = []
-    for raw in (event.venue, event.city):
+    for raw in (event.venue, event.district, event.city):
         part = _truncate(_one_line(raw or ""), _PLACE_CAP)
         # "Shenzhen Convention Center, Shenzhen" is fine; "Shenzhen, Shenzhen" is not.
         if part and all(part.casefold() != p.casefold() for p in parts):
@@ -316,7 +337,12 @@ def _event_parts(event: EventFacts, today: date, *, markup: bool) -> list[str]:
     if dates is not None:
         status = _event_status(event, today)
         marker = f"<i>{status}</i>" if markup else status
-        parts.append(f"📅 {format_date_range(*dates)} ({marker})")
+        shown = format_month(dates[0]) if event.precision == "month" else format_date_range(*dates)
+        parts.append(f"📅 {shown} ({marker})")
+    deadline = next_deadline(event, today)
+    if deadline is not None:
+        kind, day = deadline
+        parts.append(f"⏳ {_DEADLINE_LABELS.get(kind, 'deadline')} by {format_date(day)}")
     place = event_place(event)
     if place:
         parts.append(f"📍 {esc(place)}")

@@ -12,6 +12,9 @@ from datetime import date, datetime
 from typing import Any
 
 from summaries.events import extract_event
+from summaries.furniture import strip_furniture
+from summaries.language import detect_language
+from summaries.sentences import language_code
 from summaries.summarize import summarize
 from summaries.topics import tag_topics
 
@@ -45,16 +48,28 @@ def enrich(
 ) -> Enrichment:
     """Summarize, tag and look for forum facts in one article (title + plain text).
 
+    Page furniture (bylines, share widgets, captions, "related" lists …) is stripped first,
+    once, so the summary, the topics and the forum facts all read the same clean text.
     ``categories`` are the entry's own category tags, ``feed_topics`` the default topics an
     admin gave its feed: both are priors for the topics (see ``tag_topics``).
     """
-    body = _without_title(title, text)
-    summary = summarize(
-        body, language=language, max_sentences=STORED_SENTENCES, max_chars=MAX_SUMMARY_CHARS * 3
-    )
-    lang = summary.language or language
-    scores = tag_topics(title, body, language=lang, categories=categories, feed_topics=feed_topics)
+    body = _without_title(title, strip_furniture(text))
+    # The language summarize() would settle on, known before it runs: forum facts need it,
+    # and the summary needs the forum report's lead sentence.
+    lang = detect_language(body, hint=language) or language_code(language) or language
     event = extract_event(title, body, published=published, language=lang)
+    # EventFacts.lead_sentence: the report's who/what/where sentence. Read with getattr
+    # because events.py is being rewritten alongside; facts without one give no lead.
+    lead: str | None = getattr(event, "lead_sentence", None) if event else None
+    summary = summarize(
+        body,
+        language=lang,
+        max_sentences=STORED_SENTENCES,
+        max_chars=MAX_SUMMARY_CHARS * 3,
+        title=title,
+        lead=lead,
+    )
+    scores = tag_topics(title, body, language=lang, categories=categories, feed_topics=feed_topics)
     return Enrichment(
         summary=summary.sentences,
         language=lang,

@@ -19,7 +19,14 @@ from typing import Any
 
 import sentencex  # type: ignore[import-untyped]  # ships no stubs or py.typed
 
-__all__ = ["Tokenizer", "jieba_tokenizer", "language_code", "split_sentences", "split_words"]
+__all__ = [
+    "Tokenizer",
+    "jieba_tokenizer",
+    "language_code",
+    "split_sentences",
+    "split_sentences_by_line",
+    "split_words",
+]
 
 # ISO 639-1 code -> the language name sumy uses for its stop-word lists and stemmers.
 SUMY_LANGUAGES: dict[str, str] = {
@@ -74,12 +81,18 @@ def split_sentences(text: str, language: str | None = "en") -> list[str]:
     Every line break is a sentence boundary, so text that already holds one sentence per
     line (or one paragraph per line) keeps those boundaries.
     """
+    return [sentence for _, sentence in split_sentences_by_line(text, language)]
+
+
+def split_sentences_by_line(text: str, language: str | None = "en") -> list[tuple[int, str]]:
+    """:func:`split_sentences`, each sentence with the number of the line it starts on
+    (counting from 0), which tells the sentences of one paragraph apart from the next's."""
     code = language_code(language) or "en"
-    sentences: list[str] = []
-    for line in text.splitlines():
+    sentences: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines()):
         for piece in _CJK_STOP.sub(_end_line, line).splitlines():
             for sentence in _split_piece(piece, code):
-                _append(sentences, sentence)
+                _append(sentences, number, sentence)
     return sentences
 
 
@@ -126,14 +139,15 @@ def _end_line(stop: re.Match[str]) -> str:
     return stop.group() + "\n"
 
 
-def _append(sentences: list[str], sentence: str) -> None:
+def _append(sentences: list[tuple[int, str]], line: int, sentence: str) -> None:
     # The segmenter may leave a closing quote at the start of the next sentence ("…you.” Then").
     closers = _LEADING_CLOSERS.match(sentence)
     if closers and sentences:
-        sentences[-1] += closers.group()
+        previous_line, previous = sentences[-1]
+        sentences[-1] = (previous_line, previous + closers.group())
         sentence = sentence[closers.end() :].strip()
     if sentence:
-        sentences.append(sentence)
+        sentences.append((line, sentence))
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""Extractive summaries: pick an article's most telling sentences, in article order.
+"""Extractive summaries: pick an article's most telling sentences, best first.
 
 The default ranker, ``pacsum``, is a position-aware graph ranker in the spirit of PacSum
 (Zheng & Lapata, 2019): a sentence is central when later sentences elaborate on it (directed
@@ -6,6 +6,13 @@ tf-idf similarity edges), early sentences get a prior, and each further pick is 
 by its similarity to the ones already chosen. News puts its gist first; plain centrality
 (LexRank, TextRank) ignores that and loses to simply taking the lead (see
 ``benchmarks/summary_quality.py``). sumy's own algorithms stay available by name.
+
+The chosen sentences come best first, so that every prefix of a summary is the summary of
+that length: chats pick 1-5 sentences at display time from one stored list. A reader must be
+able to use each prefix, so a sentence is never repeated, the headline is never repeated as
+a sentence, and the first sentence is never a hook (a question, or a bare quotation): it is
+the given lead sentence when there is one (a forum report's who/what/where), else the best
+sentence that is not a hook.
 
 Everything here is pure and deterministic; nothing needs downloaded data.
 """
@@ -15,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +36,12 @@ from sumy.summarizers._summarizer import AbstractSummarizer
 from sumy.utils import get_stop_words
 
 from summaries.language import detect_language
-from summaries.sentences import SUMY_LANGUAGES, Tokenizer, language_code, split_sentences
+from summaries.sentences import (
+    SUMY_LANGUAGES,
+    Tokenizer,
+    language_code,
+    split_sentences_by_line,
+)
 
 __all__ = [
     "ALGORITHMS",
@@ -60,11 +74,35 @@ _ELLIPSIS = "…"
 _STOPS = frozenset(".!?…。！？;；:：")
 _CLOSERS = " \"'”’」』）》)]»"
 
+# A sentence this similar to the headline (word-set Dice, or one normalised text holding the
+# other) repeats it: "Coronavirus: New York ramps up mass burials amid outbreak".
+_ECHO_SIMILARITY = 0.8
+# A lead sentence is found in the text by its normalised form; a lead that is a whole
+# paragraph, or a clause of one sentence, is matched by containment if it is this long.
+_MIN_LEAD_KEY = 20
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_KEY_WORD = re.compile(r"[^\W_]+")
+_QUESTION_ENDS = ("?", "？")
+# Opening quote -> the marks that close it.
+_QUOTES = {
+    "“": "”",
+    "‘": "’",
+    '"': '"',
+    "'": "'",
+    "「": "」",
+    "『": "』",
+    "«": "»",
+    "„": "“”",
+    "《": "》",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """The chosen sentences, in article order, and the ISO 639-1 language summarized as.
+    """The chosen sentences, best first, and the ISO 639-1 language summarized as.
 
+    ``sentences[:k]`` is the summary of ``k`` sentences (what ``max_sentences=k`` chooses).
     ``language`` is None only when it was neither given nor detectable (e.g. empty text).
     """
 
@@ -84,6 +122,8 @@ def summarize(
     max_sentences: int = 3,
     max_chars: int | None = None,
     algorithm: str | None = None,
+    title: str | None = None,
+    lead: str | None = None,
 ) -> Summary:
     """Choose up to ``max_sentences`` sentences of ``text`` (at most ``max_chars`` in all).
 
@@ -93,6 +133,11 @@ def summarize(
     alone is returned, cut at a word boundary and ended with "…". Line breaks in ``text``
     always end a sentence. Empty text gives no sentences. Raises ValueError for an unknown
     ``algorithm`` (a caller's bug, not a property of the text).
+
+    A sentence that repeats an earlier one, or the ``title`` (ignoring case, spacing and
+    punctuation), is never chosen. ``lead``, when it is one of the text's sentences, comes
+    first; otherwise the first sentence is the best one that is not a question or a bare
+    quotation, nor follows a question that opens its paragraph (unless all of them are).
     """
     name = algorithm or DEFAULT_ALGORITHM
     if name not in ALGORITHMS:
@@ -100,10 +145,11 @@ def summarize(
     code = detect_language(text, hint=language) or language_code(language)
     if max_sentences <= 0 or (max_chars is not None and max_chars <= 0):
         return Summary([], code)
-    sentences = _read_sentences(text, code)
+    sentences, hooks = _without_echoes(*_read_sentences(text, code), title)
     if not sentences:
         return Summary([], code)
-    order = _rank(sentences, code, name)
+    openers = _openers(sentences, hooks, lead)
+    order = _rank(sentences, code, name, openers, hooks)
     return Summary(_choose(sentences, order, max_sentences, max_chars), code)
 
 
@@ -117,7 +163,10 @@ class PositionalCentralitySummarizer(AbstractSummarizer):  # type: ignore[misc] 
     ``min_words`` words are scaled down (captions, "Scroll down for video"), lines with no
     closing punctuation (headings, bylines, page furniture) are scaled by ``unterminated``,
     and selection is greedy with a penalty of ``redundancy`` times the similarity to the
-    closest pick.
+    closest pick. The prior counts ``i`` from the first sentence that is neither flagged in
+    ``hooks`` (questions, bare quotations) nor unterminated: what opens the text before it
+    (a rhetorical question, a dateline) gets no prior. When ``openers`` is given (one flag
+    per sentence), the first pick is the best-scored sentence flagged in it.
 
     The defaults were tuned on the first 25 articles of the CNN/DailyMail evaluation set
     and hold on the other 25 (``benchmarks/summary_quality.py``); PacSum's negative
@@ -138,6 +187,8 @@ class PositionalCentralitySummarizer(AbstractSummarizer):  # type: ignore[misc] 
         min_words: int = 10,
         redundancy: float = 0.3,
         unterminated: float = 0.5,
+        openers: Sequence[bool] | None = None,
+        hooks: Sequence[bool] | None = None,
     ) -> None:
         super().__init__(stemmer)
         self.stop_words = frozenset(self.normalize_word(w) for w in stop_words)
@@ -149,6 +200,8 @@ class PositionalCentralitySummarizer(AbstractSummarizer):  # type: ignore[misc] 
         self.min_words = min_words
         self.redundancy = redundancy
         self.unterminated = unterminated
+        self.openers = openers
+        self.hooks = hooks
 
     def __call__(self, document: Any, sentences_count: int) -> tuple[Any, ...]:
         ratings = iter(self.rate_sentences(document))
@@ -167,11 +220,20 @@ class PositionalCentralitySummarizer(AbstractSummarizer):  # type: ignore[misc] 
         stem, stop_words = self._stemmer, self.stop_words
         terms = [[stem(w) for w in ws if w not in stop_words] for ws in words]
         similarity = _similarity(terms)
-        score = self._score(similarity, [len(ws) for ws in words])
-        score *= np.where([_is_terminated(str(s)) for s in sentences], 1.0, self.unterminated)
-        return _greedy_ratings(score, similarity, self.redundancy)
+        hooks = np.zeros(n, dtype=bool)
+        if self.hooks is not None and len(self.hooks) == n:
+            hooks = np.asarray(self.hooks, dtype=bool)
+        terminated = np.asarray([_is_terminated(str(s)) for s in sentences], dtype=bool)
+        score = self._score(similarity, [len(ws) for ws in words], hooks | ~terminated)
+        score *= np.where(terminated, 1.0, self.unterminated)
+        openers = None
+        if self.openers is not None and len(self.openers) == n and any(self.openers):
+            openers = np.asarray(self.openers, dtype=bool)
+        return _greedy_ratings(score, similarity, self.redundancy, openers)
 
-    def _score(self, similarity: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
+    def _score(
+        self, similarity: np.ndarray, lengths: Sequence[int], not_lead: np.ndarray
+    ) -> np.ndarray:
         n = similarity.shape[0]
         off_diagonal = similarity[~np.eye(n, dtype=bool)]
         if off_diagonal.size:
@@ -185,7 +247,12 @@ class PositionalCentralitySummarizer(AbstractSummarizer):  # type: ignore[misc] 
         ).sum(axis=1)
         spread = float(centrality.max() - centrality.min())
         centrality = (centrality - centrality.min()) / spread if spread > 0 else centrality * 0.0
-        prior = self.position / (1.0 + np.arange(n, dtype=float)) ** self.decay
+        # The lead prior belongs to the first real sentence: a hook, heading or dateline
+        # opening the text takes no place and gets no prior.
+        opening = int(np.argmin(not_lead)) if not not_lead.all() else 0
+        places = np.maximum(np.arange(n, dtype=float) - opening, 0.0)
+        prior = self.position / (1.0 + places) ** self.decay
+        prior[:opening] = 0.0
         shortness = np.minimum(np.asarray(lengths, dtype=float) / max(self.min_words, 1), 1.0)
         score: np.ndarray = (centrality + prior) * shortness
         return score
@@ -212,14 +279,24 @@ def _similarity(terms: Sequence[Sequence[str]]) -> np.ndarray:
     return similarity
 
 
-def _greedy_ratings(score: np.ndarray, similarity: np.ndarray, redundancy: float) -> list[float]:
-    """Rate sentences by the round a greedy MMR selection picks them in (earlier = higher)."""
+def _greedy_ratings(
+    score: np.ndarray,
+    similarity: np.ndarray,
+    redundancy: float,
+    openers: np.ndarray | None = None,
+) -> list[float]:
+    """Rate sentences by the round a greedy MMR selection picks them in (earlier = higher).
+
+    ``openers`` (a boolean mask) restricts the first pick; the rest of the selection is
+    penalised for redundancy with it as usual.
+    """
     n = score.shape[0]
     ratings = [0.0] * n
     closest = np.zeros(n)
     available = np.ones(n, dtype=bool)
     for round_ in range(n):
-        adjusted = np.where(available, score - redundancy * closest, -np.inf)
+        allowed = available & openers if round_ == 0 and openers is not None else available
+        adjusted = np.where(allowed, score - redundancy * closest, -np.inf)
         pick = int(np.argmax(adjusted))  # argmax takes the earliest of equals: deterministic
         ratings[pick] = float(n - round_)
         available[pick] = False
@@ -227,26 +304,141 @@ def _greedy_ratings(score: np.ndarray, similarity: np.ndarray, redundancy: float
     return ratings
 
 
-def _read_sentences(text: str, language: str | None) -> list[str]:
+def _read_sentences(text: str, language: str | None) -> tuple[list[str], list[bool]]:
+    """The text's first sentences, and which of them are hooks (see ``_is_hook``)."""
     head = text[:MAX_INPUT_CHARS]
-    sentences = split_sentences(head, language)
-    if len(head) < len(text) and sentences:
-        sentences.pop()  # may have been cut mid-sentence
-    return sentences[:MAX_SENTENCES]
+    found = split_sentences_by_line(head, language)
+    if len(head) < len(text) and found:
+        found.pop()  # may have been cut mid-sentence
+    found = found[:MAX_SENTENCES]
+    hooks: list[bool] = []
+    question_line = -1
+    for index, (line, sentence) in enumerate(found):
+        if _is_question(sentence) and (index == 0 or found[index - 1][0] != line):
+            question_line = line
+        # "What if …? We are not just studying life, we are programming it." The answer
+        # to a rhetorical question that opens a paragraph is part of the hook.
+        hooks.append(line == question_line or _is_hook(sentence))
+    return [sentence for _, sentence in found], hooks
 
 
-def _rank(sentences: list[str], language: str | None, algorithm: str) -> list[int]:
-    """Sentence indices, best first; ties (and every failure to rate) fall back to position."""
+def _without_echoes(
+    sentences: list[str], hooks: list[bool], title: str | None
+) -> tuple[list[str], list[bool]]:
+    """Drop the sentences that repeat the title: the headline line is no lead sentence."""
+    title_key = _key(title or "")
+    if not title_key:
+        return sentences, hooks
+    title_words = _key_words(title or "")
+    kept = [
+        i
+        for i, sentence in enumerate(sentences)
+        if not _echoes(_key(sentence), sentence, title_key, title_words)
+    ]
+    return [sentences[i] for i in kept], [hooks[i] for i in kept]
+
+
+def _key(text: str) -> str:
+    """The form two sentences are compared in: NFKC, casefolded, letters and digits only."""
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _key_words(text: str) -> frozenset[str]:
+    return frozenset(_KEY_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def _echoes(key: str, sentence: str, title_key: str, title_words: frozenset[str]) -> bool:
+    """Whether a sentence is the headline again, nearly word for word."""
+    if key == title_key:
+        return True
+    shorter, longer = sorted((key, title_key), key=len)
+    if shorter in longer and len(shorter) >= _ECHO_SIMILARITY * len(longer):
+        return True
+    words = _key_words(sentence)
+    shared = len(words & title_words)
+    return bool(words) and 2 * shared >= _ECHO_SIMILARITY * (len(words) + len(title_words))
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip(_CLOSERS).endswith(_QUESTION_ENDS)
+
+
+def _is_hook(sentence: str) -> bool:
+    """A question, or a sentence that is nothing but a quotation: no opener for a summary."""
+    return _is_question(sentence) or _is_bare_quote(sentence)
+
+
+def _is_bare_quote(sentence: str) -> bool:
+    """“Quoted words.” alone, or the first sentence of a quotation that runs on."""
+    text = sentence.strip()
+    closers = _QUOTES.get(text[:1])
+    if closers is None:
+        return False
+    for index in range(1, len(text)):
+        char = text[index]
+        if char not in closers:
+            continue
+        # An apostrophe inside a word ("It's", "it’s") closes nothing.
+        if text[index - 1 : index].isalnum() and text[index + 1 : index + 2].isalnum():
+            continue
+        rest = text[index + 1 :]
+        return not any(c.isalnum() for c in rest)
+    return True  # never closed: the quotation goes on into the next sentence
+
+
+def _openers(sentences: list[str], hooks: list[bool], lead: str | None) -> list[bool]:
+    """Which sentences may come first: the lead alone when found, else every non-hook."""
+    found = _find_lead(sentences, lead) if lead else None
+    if found is not None:
+        return [i == found for i in range(len(sentences))]
+    if all(hooks):
+        return [True] * len(sentences)
+    return [not hook for hook in hooks]
+
+
+def _find_lead(sentences: list[str], lead: str) -> int | None:
+    lead_key = _key(lead)
+    if not lead_key:
+        return None
+    keys = [_key(s) for s in sentences]
+    if lead_key in keys:
+        return keys.index(lead_key)
+    for index, key in enumerate(keys):
+        # The lead split differently: a paragraph holding the sentence, or part of it.
+        if len(key) >= _MIN_LEAD_KEY and key in lead_key:
+            return index
+        if len(lead_key) >= _MIN_LEAD_KEY and lead_key in key:
+            return index
+    return None
+
+
+def _rank(
+    sentences: list[str],
+    language: str | None,
+    algorithm: str,
+    openers: Sequence[bool],
+    hooks: Sequence[bool],
+) -> list[int]:
+    """Sentence indices, best first, an opener first; ties (and every failure to rate) fall
+    back to position."""
     n = len(sentences)
     if algorithm == "lead" or n == 1:
-        return list(range(n))
+        return _open_with(list(range(n)), openers)
     tokenizer = Tokenizer(language)
     document = ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in sentences])])
-    summarizer = _summarizer(algorithm, _sumy_language(language))
+    summarizer = _summarizer(algorithm, _sumy_language(language), openers, hooks)
     ratings = _rate(summarizer, document)
     if len(ratings) != n:
-        return list(range(n))
-    return sorted(range(n), key=lambda i: (-ratings[i], i))
+        return _open_with(list(range(n)), openers)
+    return _open_with(sorted(range(n), key=lambda i: (-ratings[i], i)), openers)
+
+
+def _open_with(order: list[int], openers: Sequence[bool]) -> list[int]:
+    """``order`` with its best-placed opener moved to the front (sumy's rankers know none)."""
+    first = next((i for i in order if openers[i]), None)
+    if first is None or first == order[0]:
+        return order
+    return [first, *(i for i in order if i != first)]
 
 
 def _rate(summarizer: Any, document: Any) -> list[float]:
@@ -280,11 +472,15 @@ def _rate(summarizer: Any, document: Any) -> list[float]:
     return [r if math.isfinite(r) else -math.inf for r in recorded]
 
 
-def _summarizer(algorithm: str, language: str | None) -> Any:
+def _summarizer(
+    algorithm: str, language: str | None, openers: Sequence[bool], hooks: Sequence[bool]
+) -> Any:
     stemmer = _stemmer(language)
     stop_words = _stop_words(language)
     if algorithm == DEFAULT_ALGORITHM:
-        return PositionalCentralitySummarizer(stemmer, stop_words=stop_words)
+        return PositionalCentralitySummarizer(
+            stemmer, stop_words=stop_words, openers=openers, hooks=hooks
+        )
     summarizer = _sumy_class(algorithm)(stemmer)
     summarizer.stop_words = stop_words
     return summarizer
@@ -337,7 +533,19 @@ def _choose(
     sentences: list[str], order: list[int], max_sentences: int, max_chars: int | None
 ) -> list[str]:
     chosen: list[int] = []
-    for index in order[:max_sentences]:
+    # A repeated sentence (a standfirst repeated as the first paragraph, a caption repeated
+    # in the text) still counts for the ranking (the page stresses it), but is said once.
+    distinct: list[int] = []
+    seen: set[str] = set()
+    for index in order:
+        key = _key(sentences[index])
+        if key and key in seen:
+            continue
+        seen.add(key)
+        distinct.append(index)
+        if len(distinct) == max_sentences:
+            break
+    for index in distinct:
         if (
             max_chars is not None
             and len(_join([sentences[i] for i in [*chosen, index]])) > max_chars
@@ -349,7 +557,8 @@ def _choose(
     if not chosen:
         # Not even the best sentence fits max_chars: shorten it.
         return [_shorten(sentences[order[0]], max_chars or 0)]
-    return [sentences[i] for i in sorted(chosen)]
+    # Best first, not article order: every prefix must be the summary of its length.
+    return [sentences[i] for i in chosen]
 
 
 def _shorten(sentence: str, max_chars: int) -> str:

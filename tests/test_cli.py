@@ -283,6 +283,37 @@ def test_preview_json_of_an_article_page_has_summary_topics_and_event(env: Path)
     assert set(item) >= {"title", "url", "published", "language", "summary", "topics", "event"}
 
 
+@pytest.mark.parametrize(
+    ("seed", "title"),
+    [
+        ("000_4f7f9f5734775d9e",
+         "Shenzhen Symposium Highlights Global Collaboration in Microbial Biotechnology"),
+        # No headline: the report opens with its lead, which stays in the summary.
+        ("001_754d7d6a045a83e8",
+         "The 2021 World Biotechnology Industry Conference kicked off on Dec 13 in…"),
+        ("002_e8b3459d31ab7e89",
+         "Experts converge in Guangming to chart future of scientific infrastructures"),
+        ("003_034e7e5437f64165",
+         "International Cooperation key to Industrial Biotechnology Innovation"),
+        ("004_5a2f9e8ddc78b2b8",
+         "Chinese, Russian experts gather in Guangming for cooperation in molecular medicine"),
+    ],
+)  # fmt: skip
+def test_preview_of_a_text_file_titles_it_with_its_headline_not_its_furniture(
+    env: Path, seed: str, title: str
+) -> None:
+    code, out, _ = invoke("preview", str(FIXTURES / "seeds" / f"{seed}.txt"), "--json")
+    assert code == 0
+    (item,) = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert item["title"] == title
+    summary = item["summary"]
+    assert 3 <= len(summary) <= 5
+    assert title.rstrip("…") not in summary
+    assert not any(s.startswith(("Writer:", "Share", "中文", "What if")) for s in summary)
+    if seed.startswith("001"):
+        assert summary[0].startswith(title.rstrip("…"))
+
+
 def test_preview_of_a_feed_url_fetches_full_text_and_prints_cards(
     env: Path, server: FeedServer
 ) -> None:

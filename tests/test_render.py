@@ -794,3 +794,48 @@ def test_the_digest_forum_section_names_the_forum() -> None:
 def test_the_forum_name_is_escaped() -> None:
     line = render_event_line(_event(name="<b>Forum</b> & Co"), now=NOW, title="Other")
     assert parse_html(line).text == "🎤 <b>Forum</b> & Co"
+
+
+# --- districts, month-only dates, deadlines -----------------------------------------------------
+
+
+def test_the_place_keeps_venue_district_and_city_apart() -> None:
+    event = _event(
+        venue="Guangming Life Science Park", district="Guangming District", city="Shenzhen"
+    )
+    line = parse_html(render_event_line(event, now=NOW)).text
+    assert line == "📍 Guangming Life Science Park, Guangming District, Shenzhen"
+    assert parse_html(render_event_line(_event(district="光明区", city="深圳"), now=NOW)).text == (
+        "📍 光明区, 深圳"
+    )
+
+
+def test_an_event_dated_only_by_its_month_shows_the_month() -> None:
+    event = _event(start=date(2026, 11, 1), end=date(2026, 11, 30), precision="month")
+    assert parse_html(render_event_line(event, now=NOW)).text == "📅 Nov 2026 (upcoming)"
+
+
+@pytest.mark.parametrize(
+    ("deadlines", "shown"),
+    [
+        (
+            (("abstract", date(2025, 11, 20)), ("registration", date(2025, 12, 1))),
+            "abstracts by 20 Nov 2025",
+        ),
+        (
+            (("abstract", date(2025, 11, 1)), ("registration", date(2025, 12, 1))),
+            "register by 1 Dec 2025",
+        ),
+        ((("registration", date(2025, 11, 1)),), None),
+        ((("mystery", date(2025, 12, 1)),), "deadline by 1 Dec 2025"),
+    ],
+)
+def test_the_next_deadline_that_has_not_passed_is_shown(
+    deadlines: tuple[tuple[str, date], ...], shown: str | None
+) -> None:
+    event = _event(start=date(2026, 3, 3), deadlines=deadlines)
+    line = parse_html(render_event_line(event, now=NOW)).text
+    if shown is None:
+        assert "⏳" not in line
+    else:
+        assert f"⏳ {shown}" in line

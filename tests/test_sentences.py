@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from summaries.sentences import Tokenizer, language_code, split_sentences, split_words
+from summaries.sentences import (
+    Tokenizer,
+    language_code,
+    split_sentences,
+    split_sentences_by_line,
+    split_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,6 +100,31 @@ from summaries.sentences import Tokenizer, language_code, split_sentences, split
 )
 def test_split_sentences(text: str, language: str, expected: list[str]) -> None:
     assert split_sentences(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "What if microbes could help? We are programming them.\n\nThe forum opened.",
+            [(0, "What if microbes could help?"), (0, "We are programming them."),
+             (2, "The forum opened.")],
+            id="sentences-keep-their-paragraph",
+        ),
+        pytest.param(
+            "' i feel very blessed , ' he said : ' it was close .\n' very lucky ' .",
+            [(0, "' i feel very blessed , ' he said : ' it was close .'"),
+             (1, "very lucky ' .")],
+            id="a-closing-quote-stays-with-the-line-it-closes",
+        ),
+        pytest.param("", [], id="empty"),
+    ],
+)  # fmt: skip
+def test_split_sentences_by_line_numbers_each_sentence_by_its_line(
+    text: str, expected: list[tuple[int, str]]
+) -> None:
+    assert split_sentences_by_line(text) == expected
+    assert [s for _, s in expected] == split_sentences(text)
 
 
 @pytest.mark.parametrize(
