@@ -47,6 +47,9 @@ class Runtime:
 
 RUNTIME_KEY = "runtime"
 OUTBOX_BOT_KEY = "outbox_bot"
+# On stop, seconds the outbox and broadcast followers get to record the sends in flight
+# before they are cancelled (docker-compose.yml's stop_grace_period allows for it).
+STOP_SENDS_TIMEOUT = 15.0
 
 
 def runtime(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
@@ -152,7 +155,7 @@ async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
     await admin.stop_followers(app.bot_data)
     # The outbox finishes and records the sends in flight; only then is anything cancelled.
     if run.tasks:
-        await asyncio.wait(run.tasks, timeout=15)
+        await asyncio.wait(run.tasks, timeout=STOP_SENDS_TIMEOUT)
     for task in run.tasks:
         if not task.done():
             task.cancel()

@@ -5,11 +5,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.context import AppContext
 from bot.errors import FeedFileError
 from db import queries
 from summaries.feedlists import FeedRef, default_feeds, parse_feed_list
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bot.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +27,9 @@ def read_feed_list(path: Path) -> list[FeedRef]:
         raise FeedFileError(f"cannot read {path}: {exc.strerror}") from None
 
 
-async def import_feeds(ctx: AppContext, refs: list[FeedRef]) -> int:
+async def import_feeds(sessions: async_sessionmaker[AsyncSession], refs: list[FeedRef]) -> int:
     """Add the feeds not stored yet; returns how many were added."""
-    async with ctx.sessions() as session, session.begin():
+    async with sessions() as session, session.begin():
         added = await queries.add_feeds_missing(
             session, [(r.url, r.title) for r in refs], now=datetime.now(UTC)
         )
@@ -37,10 +43,10 @@ async def seed_feeds(ctx: AppContext) -> str | None:
     """
     path = ctx.settings.feeds
     if path is not None:
-        added = await import_feeds(ctx, read_feed_list(path))
+        added = await import_feeds(ctx.sessions, read_feed_list(path))
         return f"{added} feeds added from {path}" if added else None
     async with ctx.sessions() as session:
         if await queries.count_feeds(session):
             return None
-    added = await import_feeds(ctx, default_feeds())
+    added = await import_feeds(ctx.sessions, default_feeds())
     return f"no feeds configured: {added} default science feeds added (set FEEDS to choose)"

@@ -1,43 +1,34 @@
-"""The ``sciforum`` command line: database, feeds, one-off ingestion, the long-running process."""
+"""The ``sciforum`` command line: database, feeds, one-off ingestion, the long-running process.
+
+Start-up stays light: at import this module loads typer and the standard library only, and
+each command imports what it uses. ``sciforum --help`` loads no database, Telegram or
+summarizer code; ``feeds list`` loads the database layer alone (benchmarks/startup.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
-from bot.catalog import import_feeds, read_feed_list
-from bot.context import AppContext, open_context
-from bot.errors import BotError, UnknownTopic
-from bot.feedtopics import parse_topics
-from bot.ingest import PassReport
-from bot.preview import preview_target
-from bot.render import render_card_text
-from bot.runner import run_forever
-from bot.settings import Settings, configure_logging, load_settings
-from db import queries
-from db.errors import DatabaseError, FeedExists, FeedNotFound
-from db.migrate import upgrade
-from summaries.errors import SummariesError
-from summaries.feedlists import FeedRef, render_opml
-from summaries.fetch import Fetcher
-from summaries.summarize import ALGORITHMS, DEFAULT_ALGORITHM
-from summaries.summarize import summarize as summarize_text
-from summaries.topics import TOPICS
+from bot.errors import BotError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.context import AppContext
+    from bot.ingest import PassReport
+    from bot.settings import Settings
 
 T = TypeVar("T")
+# Seconds `sciforum health` waits for the database server to accept a connection.
+HEALTH_CONNECT_TIMEOUT = 5
 
 app = typer.Typer(
     help="SciForum Digest: science news and forums, summarized, in Telegram.",
@@ -50,8 +41,42 @@ feeds_app = typer.Typer(help="Manage the feeds that are read.", no_args_is_help=
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_app, name="feeds")
 
-out = Console()
-err = Console(stderr=True)
+
+def _out() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _show_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("sciforum-digest")
+    except PackageNotFoundError:  # a checkout run without `pip install`
+        number = "unknown (not installed)"
+    typer.echo(f"sciforum-digest {number}")
+    raise typer.Exit
+
+
+@app.callback()
+def _main(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """SciForum Digest: science news and forums, summarized, in Telegram."""
 
 
 def _now() -> datetime:
@@ -59,18 +84,30 @@ def _now() -> datetime:
 
 
 def _settings() -> Settings:
+    from bot.settings import configure_logging, load_settings
+
     settings = load_settings()
     configure_logging(settings.log_level)
     return settings
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # Messages quote user input and install hints ("sciforum-digest[postgres]"): not markup.
+    _err().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Load settings and run one async command; expected failures become one clear line."""
+    import asyncio
+
+    from sqlalchemy.exc import OperationalError
+
+    from db.errors import DatabaseError
+    from summaries.errors import SummariesError
+
     try:
         settings = _settings()
         return asyncio.run(factory(settings))
@@ -82,13 +119,28 @@ def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
         raise _fail(f"database unavailable: {exc.orig or exc}") from None
 
 
+def _shown_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.rsplit("@", maxsplit=1)[-1]
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest version."""
 
     async def go(settings: Settings) -> None:
+        import asyncio
+
+        from db.migrate import upgrade
+
         await asyncio.to_thread(upgrade, settings.database_url)
-        out.print(f"database at newest schema ({settings.database_url.split('@')[-1]})")
+        _out().print(f"database at newest schema ({settings.database_url.split('@')[-1]})")
 
     _run(go)
 
@@ -112,20 +164,30 @@ def feeds_add(
     """Add a feed by URL (checked on the next ingest pass)."""
     if not url.startswith(("http://", "https://")):
         raise _fail(f"not an http(s) URL: {url}", 2)
-    try:
-        topics = parse_topics(topic or ())
-    except UnknownTopic as exc:
-        valid = ", ".join(t.slug for t in TOPICS)
-        raise _fail(f"{exc}; the topics are: {valid}", 2) from None
+    topics: tuple[str, ...] = ()
+    if topic:
+        from bot.errors import UnknownTopic
+        from bot.feedtopics import parse_topics
+        from summaries.topics import TOPICS
+
+        try:
+            topics = parse_topics(topic)
+        except UnknownTopic as exc:
+            valid = ", ".join(t.slug for t in TOPICS)
+            raise _fail(f"{exc}; the topics are: {valid}", 2) from None
 
     async def go(settings: Settings) -> None:
-        async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
+        from bot.context import open_database
+        from db import queries
+        from db.errors import FeedExists
+
+        async with open_database(settings) as sessions, sessions() as session, session.begin():
             try:
                 feed = await queries.add_feed(session, url, now=_now(), title=title, topics=topics)
             except FeedExists:
                 raise _fail(f"already added: {url}") from None
             shown = f" (topics: {', '.join(topics)})" if topics else ""
-            out.print(f"added feed {feed.id}: {url}{shown}")
+            _out().print(f"added feed {feed.id}: {url}{shown}")
 
     _run(go)
 
@@ -135,12 +197,16 @@ def feeds_remove(ref: Annotated[str, typer.Argument(help="Feed id or URL.")]) ->
     """Remove a feed (its stored articles stay)."""
 
     async def go(settings: Settings) -> None:
-        async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
+        from bot.context import open_database
+        from db import queries
+        from db.errors import FeedNotFound
+
+        async with open_database(settings) as sessions, sessions() as session, session.begin():
             try:
                 feed = await queries.remove_feed(session, ref)
             except FeedNotFound:
                 raise _fail(f"no feed {ref!r}") from None
-            out.print(f"removed feed {feed.id}: {feed.url}")
+            _out().print(f"removed feed {feed.id}: {feed.url}")
 
     _run(go)
 
@@ -165,7 +231,12 @@ def feeds_list() -> None:
     """List feeds with their health: status, last check, next check, errors."""
 
     async def go(settings: Settings) -> None:
-        async with open_context(settings) as ctx, ctx.sessions() as session:
+        from rich.table import Table
+
+        from bot.context import open_database
+        from db import queries
+
+        async with open_database(settings) as sessions, sessions() as session:
             feeds = await queries.list_feeds(session)
         now = _now()
         table = Table(
@@ -191,7 +262,7 @@ def feeds_list() -> None:
                 f"{feed.consecutive_errors} ({feed.total_errors} total)",
                 (feed.disabled_reason or feed.last_error or "")[:80],
             )
-        out.print(table if feeds else "no feeds yet: sciforum feeds add URL")
+        _out().print(table if feeds else "no feeds yet: sciforum feeds add URL")
 
     _run(go)
 
@@ -201,10 +272,13 @@ def feeds_import(path: Path) -> None:
     """Add every feed of an OPML file or a list of URLs (existing feeds are kept)."""
 
     async def go(settings: Settings) -> None:
+        from bot.catalog import import_feeds, read_feed_list
+        from bot.context import open_database
+
         refs = read_feed_list(path)
-        async with open_context(settings) as ctx:
-            added = await import_feeds(ctx, refs)
-        out.print(f"{added} feeds added, {len(refs) - added} already present")
+        async with open_database(settings) as sessions:
+            added = await import_feeds(sessions, refs)
+        _out().print(f"{added} feeds added, {len(refs) - added} already present")
 
     _run(go)
 
@@ -218,19 +292,25 @@ def feeds_export(
     """Write every feed as OPML."""
 
     async def go(settings: Settings) -> None:
-        async with open_context(settings) as ctx, ctx.sessions() as session:
+        from bot.context import open_database
+        from db import queries
+        from summaries.feedlists import FeedRef, render_opml
+
+        async with open_database(settings) as sessions, sessions() as session:
             feeds = await queries.list_feeds(session)
         opml = render_opml([FeedRef(f.url, f.title) for f in feeds])
         if output is None:
             sys.stdout.write(opml)
         else:
             output.write_text(opml, encoding="utf-8")
-            err.print(f"{len(feeds)} feeds written to {output}")
+            _err().print(f"{len(feeds)} feeds written to {output}")
 
     _run(go)
 
 
 def _report_table(report: PassReport, seconds: float) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"ingest pass ({seconds:.1f}s)")
     for column in ("checked", "not modified", "failed", "disabled", "new articles", "duplicates"):
         table.add_column(column, justify="right")
@@ -245,7 +325,15 @@ def _report_table(report: PassReport, seconds: float) -> Table:
     return table
 
 
-async def _pass_with_progress(ctx: AppContext, *, include_all: bool) -> PassReport:
+async def _pass_with_progress(ctx: AppContext, out: Console, *, include_all: bool) -> PassReport:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     if not out.is_terminal:
         return await ctx.ingestor.run_pass(now=_now(), include_all=include_all)
     with Progress(
@@ -269,9 +357,14 @@ def ingest(
     """One pass over the due feeds; prints a summary table."""
 
     async def go(settings: Settings) -> None:
+        import asyncio
+
+        from bot.context import open_context
+
+        out, err = _out(), _err()
         async with open_context(settings) as ctx:
             started = asyncio.get_running_loop().time()
-            report = await _pass_with_progress(ctx, include_all=all_feeds)
+            report = await _pass_with_progress(ctx, out, include_all=all_feeds)
             out.print(_report_table(report, asyncio.get_running_loop().time() - started))
             for url, message in report.errors:
                 err.print(f"[yellow]{url}[/]: {message}", highlight=False)
@@ -282,10 +375,14 @@ def ingest(
 @app.command()
 def run() -> None:
     """Poll and ingest feeds on schedule until stopped (Ctrl-C), printing each new article."""
+    import asyncio
+
+    from bot.runner import run_forever
+
     try:
         _run(run_forever)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        err.print("stopped")
+        _err().print("stopped")
 
 
 @app.command()
@@ -297,10 +394,16 @@ def summarize(
     ] = None,
     algorithm: Annotated[
         str | None,
-        typer.Option(help=f"One of: {', '.join(ALGORITHMS)} (default {DEFAULT_ALGORITHM})."),
+        # Not listed here: naming them would load the summarizer for every --help.
+        typer.Option(
+            help="Ranking algorithm (default: the best measured; a wrong name lists them)."
+        ),
     ] = None,
 ) -> None:
     """Print an extractive summary of a text, one sentence per line."""
+    from summaries.summarize import ALGORITHMS
+    from summaries.summarize import summarize as summarize_text
+
     if algorithm is not None and algorithm not in ALGORITHMS:
         raise _fail(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(ALGORITHMS)}", 2)
     try:
@@ -321,6 +424,14 @@ def preview(
     """Show what a subscriber would get for each entry of a feed, or for one article."""
 
     async def go(settings: Settings) -> None:
+        import json
+        from zoneinfo import ZoneInfo
+
+        from bot.preview import preview_target
+        from bot.render import render_card_text
+        from summaries.fetch import Fetcher
+
+        out = _out()
         now = _now()
         async with Fetcher(settings.fetch_limits()) as fetcher:
             try:
@@ -339,9 +450,39 @@ def preview(
             )
             out.print()
         if not items:
-            err.print("no articles found")
+            _err().print("no articles found")
 
     _run(go)
+
+
+@app.command()
+def health() -> None:
+    """Check that the database answers; one line, exit 0 if it does, 1 if not (HEALTHCHECK)."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.settings import load_settings
+    from db.engine import create_sync_engine, sqlite_file
+    from db.errors import DatabaseError
+
+    try:
+        url = load_settings().database_url
+        path = sqlite_file(url)
+        if path is not None and not path.is_file():
+            # Connecting would create an empty file; `sciforum run` creates the database.
+            raise _fail(f"no database file at {path}")
+        engine = create_sync_engine(url, connect_timeout=HEALTH_CONNECT_TIMEOUT)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except (BotError, DatabaseError) as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise _fail(f"database unreachable: {reason}") from None
+    typer.echo(f"ok: database answers ({_shown_url(url)})")
 
 
 def main() -> None:

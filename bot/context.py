@@ -1,22 +1,27 @@
-"""The process's shared resources, built from settings in one place and closed in one place."""
+"""The process's shared resources, built from settings in one place and closed in one place.
+
+Imports of the ingestion stack happen in ``open_context``: the feed commands only need
+``open_database``, and ``sciforum feeds list`` should not load the summarizer to list rows.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from multiprocessing import get_context
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from bot.ingest import Ingestor
 from bot.settings import Settings
 from db.engine import create_engine, session_factory
 from db.migrate import upgrade
-from summaries.fetch import Fetcher
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bot.ingest import Ingestor
+    from summaries.fetch import Fetcher
 
 
 @dataclass
@@ -29,11 +34,31 @@ class AppContext:
 
 
 @asynccontextmanager
+async def open_database(
+    settings: Settings, *, migrate: bool = True
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Upgrade the schema and open the engine (disposed on exit): all the feed commands need."""
+    if migrate:
+        await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
 async def open_context(
     settings: Settings, *, migrate: bool = True, processes: bool = True
 ) -> AsyncIterator[AppContext]:
     """Upgrade the schema, open the engine, the HTTP client and the worker pool; close them
     on exit. ``processes=False`` runs CPU work in threads (quick tests)."""
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from multiprocessing import get_context  # noqa: PLC0415
+
+    from bot.ingest import Ingestor  # noqa: PLC0415
+    from summaries.fetch import Fetcher  # noqa: PLC0415
+
     if migrate:
         await asyncio.to_thread(upgrade, settings.database_url)
     engine = create_engine(settings.database_url)

@@ -1,6 +1,8 @@
 """The one typed settings object, read from environment variables and an optional ``.env``.
 
 Nothing is read at import time: ``load_settings()`` is called by the CLI / app factory.
+Every command loads the settings, so this module imports only pydantic: the limits objects
+come from their (heavier) modules when asked for.
 """
 
 from __future__ import annotations
@@ -8,14 +10,16 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.delivery import RateLimits
 from bot.errors import SettingsError
-from summaries.fetch import FetchLimits
+
+if TYPE_CHECKING:
+    from bot.delivery import RateLimits
+    from summaries.fetch import FetchLimits
 
 DEFAULT_DATABASE_URL = "sqlite:///data/sciforum.db"
 PUBLIC_BOT_API = "https://api.telegram.org"
@@ -93,6 +97,8 @@ class Settings(BaseSettings):
         return value
 
     def fetch_limits(self) -> FetchLimits:
+        from summaries.fetch import FetchLimits  # noqa: PLC0415
+
         return FetchLimits(
             connect_timeout=self.http_connect_timeout,
             read_timeout=self.http_read_timeout,
@@ -105,6 +111,8 @@ class Settings(BaseSettings):
         )
 
     def rate_limits(self) -> RateLimits:
+        from bot.delivery import RateLimits  # noqa: PLC0415
+
         return RateLimits(
             global_per_second=self.send_rate,
             private_per_second=self.chat_rate,

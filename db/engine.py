@@ -2,20 +2,24 @@
 
 Users write one ``DATABASE_URL`` (``sqlite:///data/x.db``, ``postgresql://...``); the
 async driver (aiosqlite, psycopg) and the sync one Alembic uses are derived from it.
+The async stack (SQLAlchemy's asyncio extension, SQLModel) is imported by the functions
+that use it, so the sync engine (migrations' fast path, ``sciforum health``) starts light.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.errors import UnsupportedDatabaseURL
+from db.errors import MissingDatabaseDriver, UnsupportedDatabaseURL
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
@@ -48,11 +52,33 @@ def is_sqlite(url: str) -> bool:
     return _backend(url)[0] == "sqlite"
 
 
+def require_driver(url: str) -> None:
+    """PostgreSQL's driver is an extra (``sciforum-digest[postgres]``): say so in one line
+    rather than with SQLAlchemy's traceback from deep inside the first connection."""
+    if _backend(url)[0] != "postgresql":
+        return
+    try:
+        import psycopg  # noqa: F401, PLC0415
+    except ImportError:
+        raise MissingDatabaseDriver(
+            "DATABASE_URL is PostgreSQL, but its driver psycopg is not installed: "
+            "pip install 'sciforum-digest[postgres]'"
+        ) from None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL and in-memory SQLite."""
+    backend, parsed = _backend(url)
+    if backend != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser()
+
+
 def ensure_sqlite_dir(url: str) -> None:
     """Create the directory of a SQLite file, so the default ``./data/`` just works."""
-    backend, parsed = _backend(url)
-    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -71,6 +97,9 @@ def install_sqlite_pragmas(engine: sa.Engine) -> None:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    require_driver(url)
     ensure_sqlite_dir(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if not is_sqlite(url):
@@ -80,12 +109,21 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
-def create_sync_engine(url: str) -> sa.Engine:
+def create_sync_engine(url: str, *, connect_timeout: int | None = None) -> sa.Engine:
+    """A sync engine (Alembic, health checks); ``connect_timeout`` in seconds bounds the wait
+    for a PostgreSQL server, or for a locked SQLite file."""
+    require_driver(url)
     ensure_sqlite_dir(url)
-    engine = sa.create_engine(sync_url(url))
+    connect_args: dict[str, Any] = {}
+    if connect_timeout is not None:
+        connect_args = {"timeout" if is_sqlite(url) else "connect_timeout": connect_timeout}
+    engine = sa.create_engine(sync_url(url), connect_args=connect_args)
     install_sqlite_pragmas(engine)
     return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: PLC0415
+    from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: PLC0415
+
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

@@ -11,6 +11,10 @@ class UnsupportedDatabaseURL(DatabaseError):
     """DATABASE_URL names a backend this project does not run on."""
 
 
+class MissingDatabaseDriver(DatabaseError):
+    """DATABASE_URL names a backend whose driver (an optional extra) is not installed."""
+
+
 class FeedExists(DatabaseError):
     """A feed with that URL is already stored."""
 

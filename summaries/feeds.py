@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import chardet
 import feedparser
+from charset_normalizer import from_bytes
 
 from summaries.errors import FeedParseError
 from summaries.language import detect_language, normalize_language
@@ -38,6 +38,10 @@ _FUTURE_SLACK = timedelta(days=1)
 _LANGUAGE_SAMPLE_CHARS = 2000
 _SNIFF_BYTES = 4096
 _DETECT_BYTES = 65536
+# Guesses this close in charset_normalizer's mess and language-coherence scores are a tie
+# (the margins its own ranking uses).
+_CHAOS_TIE = 0.01
+_COHERENCE_TIE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_MARKUP = re.compile(rb"<[^<>]*>|&#?\w+;")
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
 # Labels whose everyday meaning is a wider encoding (as browsers treat them, WHATWG).
 _WIDER_ENCODING = {
@@ -119,10 +124,39 @@ def _sniff_utf16_32(head: bytes) -> str | None:
     return None
 
 
+# Legacy encodings by how common they still are on the web (W3Techs), for breaking ties.
+_COMMON_LEGACY = (
+    "windows-1252", "windows-1251", "shift_jis", "euc-jp", "gb2312", "euc-kr", "windows-1250",
+    "iso-8859-2", "big5", "iso-8859-9", "windows-1256", "windows-1254", "iso-8859-15",
+    "cp874", "koi8-r", "iso-8859-7", "windows-1253", "windows-1257", "windows-1255",
+)  # fmt: skip
+
+
 def _detect_charset(content: bytes) -> str | None:
-    guess = chardet.detect(content[:_DETECT_BYTES])
-    label = guess.get("encoding")
-    return _codec_name(label) if isinstance(label, str) else None
+    """charset_normalizer's guess, made on the prose between the tags (with the markup in,
+    every single-byte Latin code page reads about as plausibly as the right one)."""
+    prose = _MARKUP.sub(b" ", content[:_DETECT_BYTES])
+    # Markup is ASCII-compatible, and UTF-16/32 without a BOM was sniffed already: such a
+    # guess here misreads a few stray bytes.
+    matches = [m for m in from_bytes(prose) if not m.encoding.startswith(("utf_16", "utf_32"))]
+    if not matches:
+        return None
+    # Sibling code pages often decode a text equally cleanly (windows-1250 and -1252 differ in
+    # a few accented letters, ISO-8859-2 and -10 likewise), and the detector then picks one
+    # arbitrarily: among those it cannot tell apart, the encoding more common on the web wins.
+    cleanest = min(m.chaos for m in matches)
+    clean = [m for m in matches if m.chaos <= cleanest + _CHAOS_TIE]
+    coherent = max(m.coherence for m in clean)
+    tied = {
+        _codec_name(name)
+        for m in clean
+        if m.coherence >= coherent - _COHERENCE_TIE
+        for name in m.could_be_from_charset
+    }
+    for common in _COMMON_LEGACY:
+        if _codec_name(common) in tied:
+            return _codec_name(common)
+    return _codec_name(str(matches[0].encoding))
 
 
 def decode_feed_bytes(content: bytes, content_type: str | None = None) -> tuple[str, str]:

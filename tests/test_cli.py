@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from bot.cli import app
 from tests.conftest import FIXTURES, forums_feed
 from tests.fakebot import FakeTelegram
 from tests.feedserver import FeedServer
+from tests.pg import PostgresServer
 
 INGEST = FIXTURES / "ingest"
 
@@ -370,3 +372,143 @@ def test_by_default_feeds_on_private_addresses_are_refused(
     assert code == 0
     assert "non-public address 127.0.0.1" in err
     assert server.hits("/forums.rss") == 0
+
+
+# --- start-up, version, health ----------------------------------------------------------------
+
+# What a quick command must not load: Telegram, the summarizer and its NLP stack, the HTTP
+# client, the migrations tool (the database is current), the ingestion pipeline.
+HEAVY = (
+    "telegram",
+    "numpy",
+    "sumy",
+    "nltk",
+    "trafilatura",
+    "lxml",
+    "jieba",
+    "httpx",
+    "alembic",
+    "summaries.summarize",
+    "bot.ingest",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "also_absent"),
+    [
+        (["--help"], ("sqlalchemy", "pydantic_settings")),
+        (["--version"], ("sqlalchemy", "pydantic_settings", "rich")),
+        (["feeds", "--help"], ("sqlalchemy", "pydantic_settings")),
+        (["feeds", "list"], ()),
+        (["health"], ("sqlmodel", "sqlalchemy.ext.asyncio", "aiosqlite")),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_a_quick_command_imports_only_what_it_uses(
+    env: Path, args: list[str], also_absent: tuple[str, ...]
+) -> None:
+    assert invoke("db", "upgrade")[0] == 0
+    modules = env / "modules.json"
+    dump = f"open({str(modules)!r}, 'w').write(json.dumps(list(sys.modules)))"
+    script = "\n".join(
+        [
+            "import atexit, json, sys",
+            f"atexit.register(lambda: {dump})",
+            "from bot.cli import main",
+            "main()",
+        ]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(modules.read_text())
+    for name in (*HEAVY, *also_absent):
+        assert not [m for m in loaded if m == name or m.startswith(name + ".")], name
+
+
+def test_version_prints_the_installed_distributions_version(env: Path) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = invoke("--version")
+    assert code == 0
+    assert out.strip() == f"sciforum-digest {version('sciforum-digest')}"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed once the block ends: nothing listens there
+
+
+def _migrated(_monkeypatch: pytest.MonkeyPatch) -> None:
+    assert invoke("db", "upgrade")[0] == 0
+
+
+def _no_database_yet(_monkeypatch: pytest.MonkeyPatch) -> None:
+    pass
+
+
+def _postgresql_not_listening(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://u:pw@127.0.0.1:{_closed_port()}/db")
+
+
+def _postgresql_without_its_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what `import psycopg` meets uninstalled
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@127.0.0.1/db")
+
+
+def _a_wrong_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://u@h/db")
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "message"),
+    [
+        (_migrated, 0, "ok: database answers (sqlite:///"),
+        (_no_database_yet, 1, "no database file at"),
+        (_postgresql_not_listening, 1, "database unreachable: connection failed"),
+        (_postgresql_without_its_driver, 1, "pip install 'sciforum-digest[postgres]'"),
+        (_a_wrong_setting, 1, "unsupported database 'mysql'"),
+    ],
+    ids=lambda value: value.__name__.strip("_") if callable(value) else None,
+)
+def test_health_answers_in_one_line_and_exits_0_only_when_the_database_answers(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setup: Callable[[pytest.MonkeyPatch], None],
+    code: int,
+    message: str,
+) -> None:
+    setup(monkeypatch)
+    exit_code, out, err = invoke("health")
+    lines = [line for line in (out + err).splitlines() if line.strip()]
+    assert exit_code == code
+    assert len(lines) == 1
+    assert message in lines[0]
+    assert ":pw@" not in lines[0]  # a password never reaches a log
+
+
+def test_health_is_ok_on_a_reachable_postgresql(
+    env: Path, monkeypatch: pytest.MonkeyPatch, postgres_server: PostgresServer
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgres_server.url("postgres"))
+    code, out, _ = invoke("health")
+    assert code == 0
+    assert out.startswith("ok: database answers (postgresql")
+
+
+def test_a_postgresql_url_without_the_driver_stops_any_command_with_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _postgresql_without_its_driver(monkeypatch)
+    code, _, err = invoke("feeds", "list")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1
+    assert len(lines) == 1
+    assert "DATABASE_URL is PostgreSQL, but its driver psycopg is not installed" in lines[0]

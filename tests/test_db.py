@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,9 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from db import queries
-from db.engine import async_url, create_sync_engine, sync_url
-from db.errors import FeedExists, FeedNotFound, UnsupportedDatabaseURL
-from db.migrate import current_revision, head_revision
+from db.engine import async_url, create_engine, create_sync_engine, sync_url
+from db.errors import FeedExists, FeedNotFound, MissingDatabaseDriver, UnsupportedDatabaseURL
+from db.migrate import current_revision, head_revision, schema_is_current, script_heads, upgrade
 from db.models import Article, ArticleSource
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -87,6 +90,36 @@ def test_database_urls_map_to_async_and_sync_drivers(
 def test_unsupported_database_urls_are_refused_clearly(bad: str) -> None:
     with pytest.raises(UnsupportedDatabaseURL):
         async_url(bad)
+
+
+@pytest.mark.parametrize("make_engine", [create_engine, create_sync_engine])
+def test_postgresql_without_its_driver_is_refused_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch, make_engine: Callable[[str], object]
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what `import psycopg` meets uninstalled
+    with pytest.raises(MissingDatabaseDriver, match=re.escape("sciforum-digest[postgres]")):
+        make_engine("postgresql://u@127.0.0.1/db")
+
+
+def test_sqlite_needs_no_optional_driver(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    create_sync_engine(f"sqlite:///{tmp_path / 'x.db'}").dispose()
+
+
+def test_the_heads_read_from_the_migration_files_are_alembics() -> None:
+    assert script_heads() == {head_revision()}
+
+
+@pytest.mark.parametrize(("revision", "current"), [(None, False), ("0002", False), ("head", True)])
+def test_only_a_database_at_the_newest_revision_counts_as_current(
+    tmp_path, revision: str | None, current: bool
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    if revision is not None:
+        upgrade(url, revision)
+    assert schema_is_current(url) is current
+    upgrade(url)  # the fast path never skips what a database lacks
+    assert current_revision(url) == head_revision()
 
 
 async def test_a_feed_is_added_once_and_found_by_id_or_url(sessions) -> None:

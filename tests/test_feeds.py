@@ -24,6 +24,7 @@ from summaries.feeds import (
     MAX_ENTRIES,
     ParsedEntry,
     ParsedFeed,
+    decode_feed_bytes,
     parse_feed,
 )
 
@@ -311,6 +312,57 @@ def test_xml_declaration_beats_a_wrong_http_charset() -> None:
 def test_undeclared_legacy_encoding_is_detected() -> None:
     feed = parse_file(FIXTURES / "enc_gb2312_nodecl_synthetic.xml")
     assert feed.entries[0].title == "不归移民漫画系列：专业工作"
+
+
+def _without_declaration(name: str) -> bytes:
+    return re.sub(rb"^\s*<\?xml[^>]*\?>", b"", read_fixture(FIXTURES / name))
+
+
+_POLISH = (
+    "<rss><channel><title>Nauka</title><item><title>Źródła światła</title><description>"
+    "Zespół naukowców z Krakowa opisał, jak żółte światło gwiazd zmienia się w ciągu doby."
+    "</description></item></channel></rss>"
+)
+_TURKISH = (
+    "<rss><channel><title>Bilim</title><item><title>Güneş sistemi dışında yeni gezegen"
+    "</title><description>Araştırmacılar ışığın değişimini ölçtü.</description></item>"
+    "</channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "word"),
+    [
+        (_without_declaration("sci_lecerclepsy_iso-8859-1_nodecl.xml"), "cp1252", "collègues"),
+        (_without_declaration("news_golem_iso-8859-1.xml"), "cp1252", "Sicherheitslücke"),
+        (_without_declaration("news_jn-pt_iso-8859-1.rss"), "cp1252", "comunicações"),
+        (_without_declaration("news_retriever-no_iso-8859-1.xml"), "cp1252", "övergångsställe"),
+        (_without_declaration("enc_windows-1251_xakep.xml"), "cp1251", "разведки"),
+        (_without_declaration("enc_big5_nodecl_synthetic.xml"), "big5hkscs", "翻"),
+        (_POLISH.encode("cp1250"), "cp1250", "żółte"),
+        (_POLISH.encode("iso-8859-2"), "iso8859-2", "żółte"),
+        (_TURKISH.encode("cp1254"), "cp1254", "ışığın"),
+    ],
+    ids=[
+        "french-latin1",
+        "german-latin1",
+        "portuguese-latin1",
+        "swedish-latin1",
+        "russian-windows1251",
+        "chinese-big5",
+        "polish-windows1250",
+        "polish-iso8859-2",
+        "turkish-windows1254",
+    ],
+)
+def test_an_undeclared_legacy_encoding_is_detected_from_the_prose_not_the_markup(
+    content: bytes, encoding: str, word: str
+) -> None:
+    # Sibling code pages decode such text almost equally cleanly; a wrong pick turns
+    # "collègues" into "collčgues" or "comunicações" into "comunicaçőes".
+    text, used = decode_feed_bytes(content)
+    assert used == encoding
+    assert word in text
 
 
 # --- rejections ---------------------------------------------------------------------------
