@@ -39,8 +39,10 @@ from telegram.ext import (
 )
 
 from bot.broadcasts import follow_broadcast
-from bot.errors import BotError, UnknownTopic
+from bot.charts import stats_chart
+from bot.errors import HtmlError, UnknownTopic
 from bot.feedtopics import NO_TOPICS, all_hashtags, hashtags, parse_topics
+from bot.ingest import Ingestor
 from bot.render import MAX_MESSAGE, utf16_len
 from bot.services import Services, services
 from db import outbox, queries
@@ -48,7 +50,6 @@ from db import stats as db_stats
 from db.errors import FeedExists, FeedNotFound
 from db.models import Broadcast, Feed
 from summaries.errors import FeedParseError, FetchError
-from summaries.feeds import parse_feed
 from summaries.topics import topic_by_slug
 
 log = logging.getLogger(__name__)
@@ -87,10 +88,6 @@ FEEDTOPICS_USAGE: Final = (
 
 
 # --------------------------------------------------------------------------- Telegram HTML
-
-
-class HtmlError(BotError):
-    """A text that Telegram's HTML parse mode would refuse; the message says why."""
 
 
 ALLOWED_TAGS: Final = frozenset(
@@ -643,7 +640,10 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     try:
         result = await found.fetcher.fetch(url)
-        parsed = parse_feed(
+        # In the worker pool, under its time limit: a hostile document never parses on the
+        # event loop (where it would freeze every chat's replies).
+        ingestor: Ingestor = context.bot_data["ingestor"]
+        parsed = await ingestor.parse_feed(
             result.content,
             url=result.final_url,
             now=found.clock(),
@@ -747,9 +747,17 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if found is None or message is None:
         return
+    now = found.clock()
     async with found.sessions() as session:
-        view = await db_stats.overview(session, now=found.clock())
+        view = await db_stats.overview(session, now=now)
+        series = await db_stats.daily_series(session, now=now)
     await _reply_all(message, render_stats(view))
+    try:
+        png = await asyncio.to_thread(stats_chart, series)
+        await message.reply_photo(png, caption="Last 30 days (UTC)")
+    except TelegramError as exc:
+        # The numbers went out; a picture Telegram refuses is not worth more than a line.
+        log.warning("/stats chart not sent: %s", exc)
 
 
 # --------------------------------------------------------------------------- wiring

@@ -24,11 +24,15 @@ from telegram.request import HTTPXRequest
 from bot import admin, handlers, membership
 from bot.broadcasts import resume_broadcasts
 from bot.context import AppContext
-from bot.delivery import Outbox, RateLimits, ReplyBudget, SendBudget
+from bot.delivery import ChatPacer, Outbox, RateLimits, SendBudget
+from bot.dressing import Dresser
 from bot.errors import BotError
 from bot.ingest import PassReport
-from bot.routing import route_articles, send_due_digests
+from bot.outage import OutageLog, UpdatesRequest
+from bot.replies import ReplyLimiter
+from bot.routing import send_due_digests
 from bot.services import SERVICES_KEY, Services, services, utc_now
+from bot.throttle import THROTTLE_GROUP, Throttle, ThrottleLimits
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,9 @@ class Runtime:
 
 RUNTIME_KEY = "runtime"
 OUTBOX_BOT_KEY = "outbox_bot"
+REPLIES_KEY = "replies"  # the ReplyLimiter, for its counters
+THROTTLE_KEY = "throttle"
+OUTAGE_KEY = "outage"  # the Bot API OutageLog: getUpdates and polling errors report to it
 # On stop, seconds the outbox and broadcast followers get to record the sends in flight
 # before they are cancelled (docker-compose.yml's stop_grace_period allows for it).
 STOP_SENDS_TIMEOUT = 15.0
@@ -76,8 +83,10 @@ def build_application(
     ingest_every: float | None = None,
     digest_every: float = 60.0,
     on_report: Callable[[PassReport], None] | None = None,
+    throttle: ThrottleLimits | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The bot, ready to initialize. Tests pass a clock and short job intervals."""
+    """The bot, ready to initialize. Tests pass a clock, short job intervals and their own
+    per-user limits."""
     settings = ctx.settings
     token = settings.token
     if token is None:
@@ -85,11 +94,18 @@ def build_application(
     api = settings.telegram_api_url
     # Handler replies and edits; the outbox and getUpdates have pools of their own.
     request = _send_request(pool=16)
-    updates_request = HTTPXRequest(connection_pool_size=1, read_timeout=40, connect_timeout=10)
+    # A Bot API outage is logged once when it starts and once when it ends, not per retry.
+    outage = OutageLog("Bot API")
+    updates_request = UpdatesRequest(
+        outage, connection_pool_size=1, read_timeout=40, connect_timeout=10
+    )
     limits = limits or settings.rate_limits()
-    # One send budget for the whole bot: replies are charged as they go, the outbox paces
-    # itself in what is left. The outbox has its own Bot so its sends are not charged twice.
+    # One send budget and one per-chat pacer for the whole bot: replies take the next free
+    # slot, the outbox paces itself in what is left, and a reply and a push to the same chat
+    # never land in the same second. The outbox has its own Bot, outside the reply limiter.
     budget = SendBudget(limits.outbox_per_second)
+    pacer = ChatPacer(limits)
+    replies = ReplyLimiter(budget, pacer, limits=limits)
     outbox_bot = Bot(
         token,
         base_url=f"{api}/bot",
@@ -103,16 +119,34 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .request(request)
         .get_updates_request(updates_request)
-        # Commands keep being answered while a long handler (e.g. /addfeed) waits on HTTP.
-        .concurrent_updates(16)
-        .rate_limiter(ReplyBudget(budget))
+        # Commands keep being answered while a long handler (e.g. /addfeed) waits on HTTP,
+        # or a reply waits for its chat's next slot (a group's can be a minute away): the
+        # throttle bounds how many of those one user can start.
+        .concurrent_updates(64)
+        .rate_limiter(replies)
         .build()
     )
-    outbox = Outbox(ctx.sessions, outbox_bot, limits=limits, clock=clock, budget=budget)
+    outbox = Outbox(
+        ctx.sessions,
+        outbox_bot,
+        limits=limits,
+        clock=clock,
+        budget=budget,
+        pacer=pacer,
+        dresser=Dresser(ctx.sessions, clock=clock),
+    )
     app.bot_data[OUTBOX_BOT_KEY] = outbox_bot
+    app.bot_data[REPLIES_KEY] = replies
     app.bot_data[SERVICES_KEY] = Services(settings, ctx.sessions, ctx.fetcher, outbox, clock)
     app.bot_data[RUNTIME_KEY] = Runtime(on_report=on_report)
     app.bot_data["ingestor"] = ctx.ingestor
+    app.bot_data[OUTAGE_KEY] = outage
+    # The ingestor routes as each feed is stored: the outbox wakes for what it routed.
+    ctx.ingestor.on_routed = lambda _routed: outbox.wake()
+    # Before any handler does work: a user (or group) over its limits is stopped there.
+    gate = Throttle(throttle or ThrottleLimits(), is_group_list=handlers.asks_for_list)
+    app.bot_data[THROTTLE_KEY] = gate
+    app.add_handler(gate.handler(), group=THROTTLE_GROUP)
     # Admin commands first: the subscriber handlers end with the unknown-command catch-all.
     for handler in [
         *membership.handlers(),
@@ -179,7 +213,8 @@ async def register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> N
 
 
 async def ingest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """One pass over the due feeds, then route what is new to the chats that want it."""
+    """One pass over the due feeds; the ingestor routes each feed's articles as it stores
+    them (and whatever a crash left unrouted), so there is nothing to route here."""
     svc = services(context)
     run = runtime(context.application)
     if run.ingest_lock.locked():
@@ -188,11 +223,6 @@ async def ingest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         now = svc.clock()
         ingestor = context.bot_data["ingestor"]
         report: PassReport = await ingestor.run_pass(now=now)
-        fresh = [a.id for a in report.new_articles if a.announce]
-        if fresh:
-            routed = await route_articles(svc.sessions, fresh, now=now)
-            if routed:
-                svc.outbox.wake()
         if run.on_report is not None:
             run.on_report(report)
 
@@ -249,7 +279,10 @@ async def run_bot(ctx: AppContext, *, announce: Callable[[str], None]) -> None:
             announce(f"bot running with a webhook at {settings.webhook_url}; Ctrl-C stops")
         else:
             await app.updater.start_polling(
-                poll_interval=0.0, timeout=30, allowed_updates=Update.ALL_TYPES
+                poll_interval=0.0,
+                timeout=30,
+                allowed_updates=Update.ALL_TYPES,
+                error_callback=app.bot_data[OUTAGE_KEY].polling_error,
             )
             me = app.bot.username
             announce(

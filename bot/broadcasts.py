@@ -19,6 +19,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from db import outbox
+from db.errors import BroadcastNotFound
 from db.outbox import BroadcastProgress
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ async def follow_broadcast(
                 progress = await outbox.broadcast_progress(session, broadcast_id)
                 status, admin_id = broadcast.status, broadcast.admin_id
                 target = broadcast.progress_chat_id, broadcast.progress_message_id
-        except outbox.BroadcastNotFound:
+        except BroadcastNotFound:
             log.warning("broadcast #%s is gone; no longer following it", broadcast_id)
             return
         except Exception:

@@ -103,9 +103,7 @@ def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Load settings and run one async command; expected failures become one clear line."""
     import asyncio
 
-    from sqlalchemy.exc import OperationalError
-
-    from db.errors import DatabaseError
+    from db.errors import DatabaseError, storage_error
     from summaries.errors import SummariesError
 
     try:
@@ -115,19 +113,19 @@ def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
         raise _fail(str(exc), 2) from None
     except (DatabaseError, SummariesError) as exc:
         raise _fail(str(exc)) from None
-    except OperationalError as exc:
-        raise _fail(f"database unavailable: {exc.orig or exc}") from None
+    except Exception as exc:
+        # The database driver's errors, from wherever a command met them.
+        error = storage_error(exc)
+        if error is None:
+            raise
+        raise _fail(f"database unavailable: {error}") from None
 
 
 def _shown_url(url: str) -> str:
     """The database URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from db.engine import shown_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.rsplit("@", maxsplit=1)[-1]
+    return shown_url(url)
 
 
 @db_app.command("upgrade")
@@ -458,12 +456,9 @@ def preview(
 @app.command()
 def health() -> None:
     """Check that the database answers; one line, exit 0 if it does, 1 if not (HEALTHCHECK)."""
-    import sqlalchemy as sa
-    from sqlalchemy.exc import SQLAlchemyError
-
     from bot.settings import load_settings
-    from db.engine import create_sync_engine, sqlite_file
-    from db.errors import DatabaseError
+    from db.engine import ping, sqlite_file
+    from db.errors import DatabaseError, StorageError
 
     try:
         url = load_settings().database_url
@@ -471,17 +466,11 @@ def health() -> None:
         if path is not None and not path.is_file():
             # Connecting would create an empty file; `sciforum run` creates the database.
             raise _fail(f"no database file at {path}")
-        engine = create_sync_engine(url, connect_timeout=HEALTH_CONNECT_TIMEOUT)
-        try:
-            with engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-        finally:
-            engine.dispose()
+        ping(url, connect_timeout=HEALTH_CONNECT_TIMEOUT)
+    except StorageError as exc:
+        raise _fail(f"database unreachable: {exc}") from None
     except (BotError, DatabaseError) as exc:
         raise _fail(str(exc)) from None
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise _fail(f"database unreachable: {reason}") from None
     typer.echo(f"ok: database answers ({_shown_url(url)})")
 
 

@@ -53,21 +53,15 @@ async def open_context(
 ) -> AsyncIterator[AppContext]:
     """Upgrade the schema, open the engine, the HTTP client and the worker pool; close them
     on exit. ``processes=False`` runs CPU work in threads (quick tests)."""
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
-    from multiprocessing import get_context  # noqa: PLC0415
-
     from bot.ingest import Ingestor  # noqa: PLC0415
+    from bot.workers import WorkerPool  # noqa: PLC0415
     from summaries.fetch import Fetcher  # noqa: PLC0415
 
     if migrate:
         await asyncio.to_thread(upgrade, settings.database_url)
     engine = create_engine(settings.database_url)
-    # spawn, not fork: the parent has threads (aiosqlite, the resolver) a fork would copy.
-    pool = (
-        ProcessPoolExecutor(max_workers=settings.worker_count, mp_context=get_context("spawn"))
-        if processes
-        else None
-    )
+    # Workers ignore Ctrl-C and SIGTERM: this process stops them (pool.close below).
+    pool = WorkerPool(settings.worker_count, processes=processes)
     try:
         async with Fetcher(settings.fetch_limits()) as fetcher:
             sessions = session_factory(engine)
@@ -77,9 +71,10 @@ async def open_context(
                 interval=settings.poll_interval,
                 max_errors=settings.max_feed_errors,
                 executor=pool,
+                feed_deadline=settings.feed_deadline,
             )
             yield AppContext(settings, engine, sessions, fetcher, ingestor)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        # Running jobs get a moment to finish, then their processes are killed.
+        await asyncio.to_thread(pool.close)
         await engine.dispose()

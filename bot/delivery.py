@@ -10,6 +10,8 @@ What lives here:
   a chat already in hand or being paced), a bounded set of sender tasks sends them behind
   one global pacer, and one recorder writes the outcomes in batches. A chat stays "in hand"
   until its outcome is committed, so it is never sent to twice at once and its order holds.
+- `SendOptions`: what a row gets at send time beyond its stored text (buttons, silence),
+  asked of a `Dresser` (``bot.dressing``) once per batch of due rows.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -37,23 +39,22 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.outage import OutageLog
 from db import outbox
+from db.errors import storage_error
 from db.models import Delivery
 
 log = logging.getLogger(__name__)
-
-JSONDict = dict[str, Any]  # a Bot API answer, as PTB hands it to rate limiters
 
 
 class SendBudget:
     """The bot's overall send budget, shared by the outbox and direct replies.
 
-    The outbox takes evenly spaced slots (``turn``); a direct reply to a command is sent at
-    once and takes the next free slot (``charge``), so the outbox yields to it and the total
-    stays at the rate, while replies never wait behind a broadcast.
+    The outbox takes evenly spaced slots when they are due (``turn``); a direct reply to a
+    command reserves the next free slot ahead (``claim``), so the outbox yields to it and
+    the total stays at the rate, while replies never wait behind a broadcast.
     """
 
     def __init__(self, per_second: float) -> None:
@@ -73,50 +74,17 @@ class SendBudget:
             await asyncio.sleep(self._next - now)
 
     def charge(self) -> None:
+        """Take the next free slot without waiting for it."""
         self._next = max(time.monotonic(), self._next) + self._interval
 
-
-# Bot API methods that count against Telegram's message limits.
-SEND_METHODS = frozenset(
-    {
-        "sendmessage",
-        "senddocument",
-        "sendphoto",
-        "sendmediagroup",
-        "copymessage",
-        "forwardmessage",
-        "editmessagetext",
-        "editmessagereplymarkup",
-    }
-)
-
-
-class ReplyBudget(BaseRateLimiter[None]):
-    """PTB rate limiter for the application's bot (handler replies, edits, documents):
-    charges each send to the shared budget without delaying it. The outbox sends through
-    a bot of its own, so nothing is charged twice."""
-
-    def __init__(self, budget: SendBudget) -> None:
-        self._budget = budget
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def process_request(  # noqa: PLR0917 - PTB's BaseRateLimiter signature
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: None,
-    ) -> bool | JSONDict | list[JSONDict]:
-        if endpoint.lower() in SEND_METHODS:
-            self._budget.charge()
-        return await callback(*args, **kwargs)
+    async def claim(self) -> None:
+        """Reserve the next free slot and wait for it: replies go ahead of the outbox
+        (which only takes slots that are due) but never past the overall rate."""
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +268,19 @@ _REVOKE_CHECK_EVERY = 0.2
 
 
 @dataclass(frozen=True, slots=True)
+class SendOptions:
+    """What a row gets at send time beyond its stored text (``bot.dressing`` decides)."""
+
+    text: str | None = None  # replaces the stored text when set
+    reply_markup: InlineKeyboardMarkup | None = None
+    silent: bool = False  # disable_notification
+
+
+# Reads what the rows about to be sent need and says how to send each (by delivery id).
+Dresser = Callable[[Sequence[Delivery]], Awaitable[Mapping[int, SendOptions]]]
+
+
+@dataclass(frozen=True, slots=True)
 class _Job:
     delivery_id: int
     chat_id: int
@@ -307,11 +288,20 @@ class _Job:
     disable_preview: bool
     thread_id: int | None
     attempts: int
+    options: SendOptions = SendOptions()
 
     @classmethod
-    def of(cls, row: Delivery) -> _Job:
+    def of(cls, row: Delivery, options: SendOptions | None = None) -> _Job:
         assert row.id is not None
-        return cls(row.id, row.chat_id, row.text, row.disable_preview, row.thread_id, row.attempts)
+        return cls(
+            row.id,
+            row.chat_id,
+            row.text,
+            row.disable_preview,
+            row.thread_id,
+            row.attempts,
+            options or SendOptions(),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,9 +326,12 @@ class Outbox:
         idle_poll: float = 1.0,
         shutdown_grace: float = 10.0,
         budget: SendBudget | None = None,
+        pacer: ChatPacer | None = None,
+        dresser: Dresser | None = None,
     ) -> None:
-        """``budget``: the send budget shared with direct replies (see ReplyBudget); by
-        default the outbox has the whole ``limits.outbox_per_second`` to itself."""
+        """``budget`` and ``pacer``: the overall send budget and the per-chat pacing shared
+        with direct replies (see bot.replies); by default the outbox has them to itself.
+        ``dresser``: send-time options for the rows (buttons, silence); none by default."""
         self._sessions = sessions
         self._budget = budget or SendBudget(limits.outbox_per_second)
         self._bot = bot
@@ -349,7 +342,10 @@ class Outbox:
         self._idle_poll = idle_poll
         self._grace = shutdown_grace
         self._stats = OutboxStats()
-        self._pacer = ChatPacer(limits)
+        # A database outage is logged when it starts and when it ends, not per retry.
+        self._db_outage = OutageLog("database")
+        self._pacer = pacer or ChatPacer(limits)
+        self._dresser = dresser
         self._running = False
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -484,8 +480,10 @@ class Outbox:
                     await self._nap(self._idle_poll)
                     continue
                 rows = await self._due(room, self._in_hand | waiting)
+                self._db_outage.succeeded()
+                options = await self._dress(rows)
                 for row in rows:
-                    job = _Job.of(row)
+                    job = _Job.of(row, options.get(row.id or 0))
                     self._in_hand.add(job.chat_id)
                     self._queued[job.delivery_id] = job
                     jobs.put_nowait(job)
@@ -506,8 +504,8 @@ class Outbox:
                 await self._nap(max(pause, 0.005))
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox: reading due deliveries failed; retrying")
+            except Exception as exc:
+                self._database_failed(exc, "reading due deliveries")
                 await self._nap(self._idle_poll)
 
     async def _revoke_settled(self, now: float) -> None:
@@ -520,6 +518,18 @@ class Outbox:
         async with self._sessions() as session:
             pending = await outbox.still_pending(session, queued)
         self._revoked.update(i for i in queued if i not in pending and i in self._queued)
+
+    async def _dress(self, rows: Sequence[Delivery]) -> Mapping[int, SendOptions]:
+        if self._dresser is None or not rows:
+            return {}
+        try:
+            return await self._dresser(rows)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The stored text is a whole message on its own: send it plain rather than not.
+            log.exception("outbox: send options for %d rows failed; sending them plain", len(rows))
+            return {}
 
     async def _due(self, limit: int, exclude: set[int] | tuple[()]) -> list[Delivery]:
         async with self._sessions() as session:
@@ -554,6 +564,8 @@ class Outbox:
                     self._in_hand.discard(job.chat_id)
                     continue
                 self._sending.add(me)
+                # Keeps direct replies off this chat while the send is in flight.
+                self._pacer.hold(job.chat_id, loop.time() + self.limits.chat_interval())
                 try:
                     outcome = await self._send(job)
                 finally:
@@ -589,10 +601,12 @@ class Outbox:
         try:
             message = await self._bot.send_message(
                 chat_id=job.chat_id,
-                text=job.text,
+                text=job.options.text or job.text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=job.disable_preview),
                 message_thread_id=job.thread_id,
+                reply_markup=job.options.reply_markup,
+                disable_notification=job.options.silent,
             )
         except asyncio.CancelledError:
             raise
@@ -661,73 +675,71 @@ class Outbox:
                             await self._apply(session, item.job, item.verdict, now, counts)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox: recording %d outcomes failed (try %d)", len(batch), attempt)
+            except Exception as exc:
+                self._database_failed(exc, f"recording {len(batch)} outcomes (try {attempt})")
                 await asyncio.sleep(0.2 * attempt)
                 continue
+            self._db_outage.succeeded()
             for name in ("sent", "retried", "failed", "blocked", "migrated"):
                 setattr(self._stats, name, getattr(self._stats, name) + getattr(counts, name))
             return
         # The rows stay pending: they will be sent again (at least once, never lost).
         log.error("outbox: gave up recording %d outcomes", len(batch))
 
+    def _database_failed(self, exc: Exception, doing: str) -> None:
+        """A storage error is an outage (one line while it lasts); anything else is a bug."""
+        error = storage_error(exc)
+        if error is not None:
+            self._db_outage.failed(error)
+        else:
+            log.exception("outbox: %s failed", doing)
+
     async def _apply(
         self, session: AsyncSession, job: _Job, verdict: Verdict, now: datetime, counts: OutboxStats
     ) -> None:
-        if verdict.action == "flood":
-            # The wait itself is paced in memory (ChatPacer.hold), in real seconds as
-            # Telegram means them; the row stays due so a restart simply asks again.
-            await outbox.mark_retry(
-                session,
-                job.delivery_id,
-                error=verdict.detail,
-                next_attempt_at=now,
-                count_attempt=False,
-            )
-            counts.retried += 1
-        elif verdict.action == "block":
+        if verdict.action == "block":
             log.info("outbox: chat %s deactivated: %s", job.chat_id, verdict.detail)
+            # Blocks this row and every other pending one of the chat.
             counts.blocked += await outbox.mark_blocked_chat(
                 session, job.chat_id, reason=verdict.detail
             )
+            return
+        answer: outbox.Answer = "fail"
+        delay = 0.0
+        if verdict.action == "flood":
+            # The wait itself is paced in memory (ChatPacer.hold), in real seconds as
+            # Telegram means them; the row stays due so a restart simply asks again.
+            answer = "flood"
         elif verdict.action == "migrate" and verdict.new_chat_id not in (None, job.chat_id):
             assert verdict.new_chat_id is not None
             log.info("outbox: chat %s migrated to %s", job.chat_id, verdict.new_chat_id)
             await outbox.migrate_chat(session, job.chat_id, verdict.new_chat_id)
             counts.migrated += 1
-            await self._retry_or_fail(session, job, verdict.detail, now, counts, delay=0.0)
+            answer = "retry"
         elif verdict.action == "drop_thread":
             await outbox.forget_thread(session, job.chat_id)
-            await self._retry_or_fail(session, job, verdict.detail, now, counts, delay=0.0)
+            answer = "retry"
         elif verdict.action == "retry":
-            delay = self._backoff.delay(job.attempts + 1)
-            await self._retry_or_fail(session, job, verdict.detail, now, counts, delay=delay)
-        else:
-            log.warning("outbox: delivery %s failed: %s", job.delivery_id, verdict.detail)
-            await outbox.mark_failed(session, job.delivery_id, error=verdict.detail)
-            counts.failed += 1
-
-    async def _retry_or_fail(
-        self,
-        session: AsyncSession,
-        job: _Job,
-        error: str,
-        now: datetime,
-        counts: OutboxStats,
-        *,
-        delay: float,
-    ) -> None:
-        if job.attempts + 1 >= self._backoff.max_attempts:
+            answer, delay = "retry", self._backoff.delay(job.attempts + 1)
+        change = outbox.settle(
+            status=outbox.PENDING,
+            attempts=job.attempts,
+            result=outbox.SendResult(answer, detail=verdict.detail),
+            now=now,
+            retry_delay=delay,
+            max_attempts=self._backoff.max_attempts,
+        )
+        if change is None or not await outbox.apply_change(
+            session, job.delivery_id, change, expected_status=outbox.PENDING
+        ):
+            return  # cancelled or blocked meanwhile: that state stands
+        if change.status == outbox.FAILED:
             log.warning(
                 "outbox: delivery %s failed after %d tries: %s",
                 job.delivery_id,
-                job.attempts + 1,
-                error,
+                change.attempts,
+                verdict.detail,
             )
-            await outbox.mark_failed(session, job.delivery_id, error=error)
             counts.failed += 1
-            return
-        await outbox.mark_retry(
-            session, job.delivery_id, error=error, next_attempt_at=now + timedelta(seconds=delay)
-        )
-        counts.retried += 1
+        else:
+            counts.retried += 1

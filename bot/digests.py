@@ -7,10 +7,12 @@ slots are computed in the chat's own time zone with zoneinfo, so they follow DST
 
 from __future__ import annotations
 
-import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+# Routing and handlers read stored zone names through here; the parsing lives in one place.
+from bot.timezones import canonical_timezone, zone
+
+__all__ = ["DIGEST_MODES", "MODES", "canonical_timezone", "digest_due", "slot_start", "zone"]
 
 MODES = ("instant", "daily", "weekly")
 DIGEST_MODES = ("daily", "weekly")
@@ -62,30 +64,7 @@ def slot_start(
     return start
 
 
-def _local_start(day: date, hour: int, tz: ZoneInfo) -> datetime:
+def _local_start(day: date, hour: int, tz: tzinfo) -> datetime:
     # fold=0: an hour skipped by a DST jump maps to the instant just after the jump, and
     # an hour that happens twice starts at its first occurrence.
     return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
-
-
-def zone(name: str) -> ZoneInfo:
-    """The ZoneInfo for a stored time-zone name; UTC for anything unknown."""
-    canonical = canonical_timezone(name)
-    return ZoneInfo(canonical or "UTC")
-
-
-def canonical_timezone(name: str) -> str | None:
-    """The IANA name a user meant ("europe/berlin" -> "Europe/Berlin"), or None.
-
-    Looked up in the tz database's list rather than passed to ZoneInfo directly: a user's
-    text must never become a file path, and ZoneInfo answers garbage with several
-    exception types.
-    """
-    return _zone_names().get(name.strip().casefold())
-
-
-@cache
-def _zone_names() -> dict[str, str]:
-    # "Factory" and "localtime" are tzdata artefacts, not places anyone lives.
-    names = zoneinfo.available_timezones() - {"Factory", "localtime"}
-    return {n.casefold(): n for n in names}

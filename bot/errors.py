@@ -22,3 +22,23 @@ class UnknownTopic(BotError, ValueError):
         self.names = names
         shown = ", ".join(repr(name) for name in names)
         super().__init__(f"unknown topic{'s' if len(names) > 1 else ''}: {shown}")
+
+
+class WorkerError(BotError):
+    """A job in the worker pool gave no result (bot.workers)."""
+
+
+class JobTimeout(WorkerError):
+    """The job ran past its time limit; its worker process was replaced."""
+
+
+class WorkerCrashed(WorkerError):
+    """The worker process died under the job, and again when it was retried."""
+
+
+class PoolStopped(WorkerError):
+    """The pool was stopped (the process is shutting down): no fault of the job's."""
+
+
+class HtmlError(BotError):
+    """A text that Telegram's HTML parse mode would refuse; the message says why."""

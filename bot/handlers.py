@@ -1,5 +1,6 @@
-"""Subscriber commands and button clicks: topics, keyword rules, settings, /latest, /search,
-/events, /stop, and /channel for bot admins configuring a channel.
+"""Subscriber commands and button clicks: topics, keyword rules, settings, time zones, quiet
+hours, /latest and /search as paged lists, cards opened from them, /events, /stop, and
+/channel for bot admins configuring a channel.
 
 Each handler is a plain ``async def`` over ``(update, context)``; ``handlers()`` lists them for
 the app factory and ``COMMANDS`` describes them for setMyCommands and /help. Handlers never
@@ -7,8 +8,14 @@ let an exception reach PTB's error handler: a bad argument gets a usage line, an
 unexpected is logged, counted, and answered with a short apology.
 
 Who may change what: anyone in a private chat; in groups only the group's admins (anonymous
-admins too); a channel only a bot admin, from a private chat. Buttons carry the chat they
-configure (``bot.keyboards``), and every click is checked against that chat again.
+admins too); a channel only a bot admin, from a private chat, or the channel's admins.
+Buttons carry the chat they configure (``bot.keyboards``), and every click is checked
+against that chat again. Buttons that only read (a list's pages, a card, a calendar file)
+work for anyone in the chat they are in. Nothing is deleted without a confirmation, and a
+confirmation pressed by someone else, or after the chat changed, deletes nothing.
+
+Every user-facing string is a module constant or built in one function, so translations
+can wrap them in one pass.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ import importlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import (
     CallbackQuery,
     InlineKeyboardMarkup,
@@ -28,7 +36,6 @@ from telegram import (
     Message,
     Update,
 )
-from telegram import Chat as TgChat
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -42,20 +49,32 @@ from telegram.ext import (
 
 from bot import keyboards as kb
 from bot.calendar import events_to_ics
-from bot.digests import DIGEST_MODES, canonical_timezone, zone
-from bot.matching import Subscription, matches
-from bot.render import ArticleCard, card_from_article, render_card, render_events
-from bot.routing import subscription
+from bot.digests import DIGEST_MODES, zone
+from bot.dressing import card_extras
+from bot.matching import Subscription, matches, stored_subscription
+from bot.quiet import parse_quiet_hours
+from bot.render import (
+    MAX_MESSAGE,
+    ArticleCard,
+    card_from_article,
+    event_dates,
+    pack_lines,
+    render_card,
+    render_events,
+    render_list,
+)
 from bot.services import Services, services
+from bot.timezones import parse_timezone, timezone_label
 from db import chats as chats_db
 from db.chats import SubscribedChat
 from db.models import Article, Chat
-from summaries.rules import RuleError, parse_rule
+from summaries.rules import KeywordRule, RuleError, parse_rule
 from summaries.topics import TOPICS, topic_by_slug
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+ChatKind = Literal["private", "group", "channel"]
 
 COMMANDS: list[tuple[str, str]] = [
     ("start", "Welcome, and pick topics"),
@@ -63,12 +82,13 @@ COMMANDS: list[tuple[str, str]] = [
     ("subscribe", 'Follow keywords: /subscribe crispr "gene editing" -plants'),
     ("unsubscribe", "Remove a topic or keyword rule; /unsubscribe all for everything"),
     ("mysubs", "List your topics and keyword rules"),
-    ("settings", "Instant or digest, digest hour, summary length, forums only, pause"),
-    ("timezone", "Set your time zone: /timezone Europe/Berlin"),
-    ("latest", "The newest matching articles: /latest 5"),
+    ("settings", "Instant or digest, digest hour, summary length, sound, pause"),
+    ("timezone", "Set your time zone: /timezone Berlin, /timezone UTC+8"),
+    ("quiet", "Quiet hours without a sound: /quiet 22-7, /quiet off"),
+    ("latest", "The newest matching articles, as a list: /latest or /latest 5"),
     ("search", "Search stored articles: /search fusion reactor"),
     ("events", "Upcoming forums in your topics, with a calendar file"),
-    ("stop", "Delete this chat's subscriptions and settings"),
+    ("stop", "Delete this chat's subscriptions and settings (asks first)"),
     ("help", "This list"),
 ]
 # Shown in /help to bot admins only.
@@ -76,17 +96,28 @@ ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("channel", "Configure a channel the bot posts in: /channel @name"),
 ]
 
-LATEST_DEFAULT, LATEST_MAX = 5, 10
-SEARCH_RESULTS = 5
+LATEST_MAX = kb.LIST_SIZE
 EVENTS_MAX = 30
+# Keyword rules one chat may follow: each is matched against every new article.
+MAX_RULES = 50
 ERRORS_KEY = "handler_errors"
 ICS_FILENAME = "sciforum-forums.ics"
+DEEP_LINK_TOPIC = "topic_"
+# Commands whose answer is a list (or several messages): charged to a group's bucket too.
+LIST_COMMANDS = frozenset({"latest", "search", "events"})
 _ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 _GROUPS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
+# ------------------------------------------------------------------------------ strings
+
 TIMEZONE_USAGE = (
-    "Usage: <code>/timezone Europe/Berlin</code> — an IANA time-zone name such as "
-    "Asia/Shanghai or America/Los_Angeles."
+    "Usage: <code>/timezone Berlin</code> — a city (Beijing, New York, São Paulo), an "
+    "offset (UTC+8, GMT-5, UTC+05:30) or an IANA name (Asia/Shanghai, "
+    "America/Los_Angeles). Or pick one in /settings → 🌐 Time zone."
+)
+QUIET_USAGE = (
+    "Usage: <code>/quiet 22-7</code> — from 22:00 until 07:00 (your time) messages arrive "
+    "without a sound; <code>/quiet off</code> ends that. /settings has 🔕 Silent for always."
 )
 SUBSCRIBE_USAGE = (
     'Usage: <code>/subscribe crispr</code> or <code>/subscribe "gene editing" -plants</code>'
@@ -101,16 +132,97 @@ CHANNEL_USAGE = (
     "(the bot must be an admin there, allowed to post)."
 )
 NOT_ADMIN = "Only this group's admins can change its subscriptions and settings."
+NOT_CHANNEL_ADMIN = "Only this channel's admins can change its subscriptions and settings."
+CHECK_FAILED = (
+    "I couldn't check whether you are an admin here: Telegram did not answer. "
+    "Please try again in a minute."
+)
 NOT_ALLOWED = "Not allowed."
 NO_SUBS = "No subscriptions yet: /topics to pick topics, /subscribe to follow keywords."
+NOTHING_MATCHES = "Nothing matching the subscriptions yet — new articles arrive here."
+EXPIRED = "This menu has expired — send the command again."
+LIST_EXPIRED = "This list has expired — send the command again."
+NO_MORE = "No more results."
+ARTICLE_GONE = "That article is no longer stored."
+RULES_FULL = (
+    f"This chat follows {MAX_RULES} keyword rules, the most it can: remove some with "
+    "/unsubscribe first (or join terms into one rule: <code>/subscribe crispr cas9</code>)."
+)
+CANCELLED = "✖ Cancelled — nothing was deleted."
+STALE_CONFIRM = "Nothing was deleted: the subscriptions changed since this was asked."
+NOT_YOURS = "Only the person who asked can confirm this."
+NOTHING_TO_DELETE = "Nothing to delete: this chat has no subscriptions or settings here."
+CLEARED = "Removed all topics and keyword rules. /topics to start again."
+ALL_REMOVED = "No topics or keyword rules left. /topics to start again."
+CALENDAR_SENT = "Calendar sent"
+NO_FORUMS = "No upcoming forums to add."
+NO_DATES = "No dates are known for this forum."
+ICS_CAPTION = "📅 Open this file to add the forums to your calendar."
+ICS_CAPTION_ONE = "📅 Open this file to add the forum to your calendar."
+SAVED = "Saved"
+
+# Wording that depends on whose chat it is.
+SUBS_HEADING: dict[ChatKind, str] = {
+    "private": "Your subscriptions",
+    "group": "This group's subscriptions",
+    "channel": "This channel's subscriptions",
+}
+LATEST_HEADING: dict[ChatKind, str] = {
+    "private": "🆕 <b>Newest in your subscriptions</b>",
+    "group": "🆕 <b>Newest in this group's subscriptions</b>",
+    "channel": "🆕 <b>Newest in this channel's subscriptions</b>",
+}
+STOP_ASK: dict[ChatKind, str] = {
+    "private": (
+        "🗑 Delete your topics, keyword rules and settings? Nothing more will be sent here."
+    ),
+    "group": (
+        "🗑 Delete this group's topics, keyword rules and settings? Nothing more will be sent here."
+    ),
+    "channel": (
+        "🗑 Delete this channel's topics, keyword rules and settings? Nothing more will be "
+        "posted there."
+    ),
+}
+STOP_DONE: dict[ChatKind, str] = {
+    "private": (
+        "🗑 Deleted your topics, keyword rules and settings; nothing more will be sent "
+        "here. /start to subscribe again."
+    ),
+    "group": (
+        "🗑 Deleted this group's topics, keyword rules and settings; nothing more will be "
+        "sent here. /start to subscribe again."
+    ),
+    "channel": (
+        "🗑 Deleted this channel's topics, keyword rules and settings; nothing more will be "
+        "posted there."
+    ),
+}
+CLEAR_ASK: dict[ChatKind, str] = {
+    "private": "Remove all your topics and keyword rules?",
+    "group": "Remove all of this group's topics and keyword rules?",
+    "channel": "Remove all of this channel's topics and keyword rules?",
+}
+YES_STOP = "🗑 Yes, delete everything"
+YES_CLEAR = "🗑 Yes, remove them all"
+
+
+def _kind(chat_type: str) -> ChatKind:
+    if chat_type in _GROUPS:
+        return "group"
+    if chat_type == ChatType.CHANNEL:
+        return "channel"
+    return "private"
+
 
 # ------------------------------------------------------------------------------ plumbing
 
 
 def _guarded(handler: Handler) -> Handler:
     """Expected failures stay here: a Telegram error for this chat (blocked meanwhile, a
-    message gone, an edit with nothing new) is logged and counted. Anything else is a bug
-    and goes on to the application's one error handler (bot.app.on_error)."""
+    message gone, an edit with nothing new, a reply that still failed after its retries)
+    is logged and counted. Anything else is a bug and goes on to the application's one
+    error handler (bot.app.on_error)."""
 
     @functools.wraps(handler)
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -151,10 +263,27 @@ def _command_argument(update: Update) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
+def _command_name(message: Message | None) -> str:
+    text = (message.text or "") if message is not None else ""
+    if not text.startswith("/") or len(text) < 2:
+        return ""
+    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].casefold()
+
+
 def _thread_of(message: Message | None) -> int | None:
     if message is not None and message.is_topic_message and message.message_thread_id:
         return message.message_thread_id
     return None
+
+
+def _requester(update: Update) -> int:
+    """Who asked, for a confirmation only they may press: the user, or 0 for an anonymous
+    admin (who writes as the group, so any of its admins may confirm)."""
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return 0
+    user = update.effective_user
+    return user.id if user is not None else 0
 
 
 async def _ensure_chat(svc: Services, update: Update) -> Chat:
@@ -173,17 +302,21 @@ async def _ensure_chat(svc: Services, update: Update) -> Chat:
         return chat
 
 
-async def _is_chat_admin(context: ContextTypes.DEFAULT_TYPE, chat: TgChat, user_id: int) -> bool:
+async def _admin_status(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int
+) -> bool | None:
+    """Whether the user is an admin of the chat; None when Telegram could not say."""
     try:
-        member = await context.bot.get_chat_member(chat.id, user_id)
+        member = await context.bot.get_chat_member(chat_id, user_id)
     except TelegramError as exc:
-        log.info("getChatMember(%s, %s) failed: %s", chat.id, user_id, exc)
-        return False
+        log.warning("getChatMember(%s, %s) failed: %s", chat_id, user_id, exc)
+        return None
     return member.status in _ADMIN_STATUSES
 
 
-async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Whether the sender may change this chat's subscriptions (group admins only)."""
+async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool | None:
+    """Whether the sender may change this chat's subscriptions (group admins only); None
+    when the member check failed."""
     chat = update.effective_chat
     if chat is None:
         return False
@@ -194,20 +327,42 @@ async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> boo
     if message is not None and message.sender_chat is not None:
         return message.sender_chat.id == chat.id
     user = update.effective_user
-    return user is not None and await _is_chat_admin(context, chat, user.id)
+    if user is None:
+        return False
+    return await _admin_status(context, chat.id, user.id)
+
+
+def _refusal(allowed: bool | None, chat_type: str) -> str:
+    if allowed is None:
+        return CHECK_FAILED
+    if chat_type == ChatType.CHANNEL:
+        return NOT_CHANNEL_ADMIN
+    return NOT_ADMIN if chat_type in _GROUPS else NOT_ALLOWED
 
 
 def _refusing(handler: Handler) -> Handler:
-    """Run ``handler`` only for senders allowed to change the chat; refuse others briefly."""
+    """Run ``handler`` only for senders allowed to change the chat; refuse others briefly
+    (and say so when Telegram could not tell whether they are allowed)."""
 
     @functools.wraps(handler)
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not await _may_change(update, context):
-            await _reply(update, NOT_ADMIN)
+        allowed = await _may_change(update, context)
+        if not allowed:
+            chat = update.effective_chat
+            await _reply(update, _refusal(allowed, chat.type if chat else ChatType.PRIVATE))
             return
         await handler(update, context)
 
     return run
+
+
+def asks_for_list(update: Update) -> bool:
+    """Whether an update asks for a list, or a card or file from one: what a group's own
+    throttle bucket is charged for (bot.throttle)."""
+    if update.callback_query is not None:
+        action = kb.parse(update.callback_query.data)
+        return isinstance(action, kb.SENDS_MESSAGE)
+    return _command_name(update.message) in LIST_COMMANDS
 
 
 # ------------------------------------------------------------------------------ texts
@@ -218,19 +373,46 @@ def _topic_names(slugs: Sequence[str]) -> list[str]:
     return [html.escape(kb.topic_label(t)) for t in found if t is not None]
 
 
-def welcome_text() -> str:
-    return (
-        "🔬 <b>SciForum Digest</b>\n"
-        "Science news and forums, summarised and sent to this chat.\n\n"
+def add_to_group_link(bot_username: str | None) -> str | None:
+    """``https://t.me/<bot>?startgroup=start``: opens Telegram's "add to a group" picker."""
+    return f"https://t.me/{bot_username}?startgroup=start" if bot_username else None
+
+
+def deep_link_topic(payload: str) -> str | None:
+    """The topic slug a /start payload names ("topic_microbiology", "topic_cell_biology"),
+    or None. Payloads are [A-Za-z0-9_-] only, so hyphens in slugs travel as underscores."""
+    if not payload.startswith(DEEP_LINK_TOPIC):
+        return None
+    name = payload[len(DEEP_LINK_TOPIC) :].casefold()
+    for candidate in (name, name.replace("_", "-")):
+        if topic_by_slug(candidate) is not None:
+            return candidate
+    return None
+
+
+def welcome_text(*, group_link: str | None = None) -> str:
+    lines = [
+        "🔬 <b>SciForum Digest</b>",
+        "Science news and forums, summarised and sent to this chat.",
+        "",
         "Pick topics below (tap again to remove one), or follow keywords with "
-        "<code>/subscribe crispr</code>.\n"
-        "/settings: instant or daily/weekly digest, summary length · /help: every command"
-    )
+        "<code>/subscribe crispr</code>.",
+        "/settings: instant or daily/weekly digest, summary length · /help: every command",
+    ]
+    if group_link:
+        lines.append(f'➕ <a href="{html.escape(group_link)}">Add me to a group</a>')
+    return "\n".join(lines)
 
 
-def help_text(*, admin: bool) -> str:
+def subscribed_by_link(label: str) -> str:
+    return f"✅ Subscribed to {html.escape(label)}."
+
+
+def help_text(*, admin: bool, group_link: str | None = None) -> str:
     lines = ["<b>Commands</b>"]
     lines += [f"/{name} — {html.escape(text)}" for name, text in COMMANDS]
+    if group_link:
+        lines += ["", f'➕ <a href="{html.escape(group_link)}">Add me to a group</a>']
     if admin:
         lines += ["", "<b>Admin</b>"]
         lines += [f"/{name} — {html.escape(text)}" for name, text in _admin_commands()]
@@ -248,21 +430,34 @@ def _admin_commands() -> list[tuple[str, str]]:
     return commands
 
 
-def subscriptions_text(sub: SubscribedChat) -> str:
+def subscriptions_messages(sub: SubscribedChat, *, limit: int = MAX_MESSAGE) -> list[str]:
+    """/mysubs: topics, every keyword rule (one a line), delivery and sound, in as few
+    messages as fit (at the rule cap, rules of 100 characters take two)."""
     rules = sub.rules
     if not sub.topics and not rules:
-        return NO_SUBS
-    lines = ["<b>Your subscriptions</b>"]
+        return [NO_SUBS]
+    lines = [f"<b>{SUBS_HEADING[_kind(sub.chat.type)]}</b>"]
     topics = _topic_names([t.slug for t in TOPICS if t.slug in sub.topics])
     lines.append("Topics: " + (", ".join(topics) if topics else "none"))
     if rules:
-        lines.append("Keywords: " + ", ".join(f"<code>{html.escape(r)}</code>" for r in rules))
+        lines.append(f"Keywords ({len(rules)} of {MAX_RULES}):")
+        lines += [f"• <code>{html.escape(r)}</code>" for r in rules]
     lines.append(_delivery_line(sub.chat))
+    sound = _sound_line(sub.chat)
+    if sound:
+        lines.append(sound)
     if sub.chat.forums_only:
         lines.append("Forums only: on")
     if sub.chat.paused:
         lines.append("⏸ Paused — /settings to resume")
-    return "\n".join(lines)
+    return pack_lines(lines, limit=limit)
+
+
+def subscriptions_text(sub: SubscribedChat) -> str:
+    """The first message of /mysubs, with a pointer to the rest (for edits: one message)."""
+    more = "\n… /mysubs lists the rest."
+    messages = subscriptions_messages(sub, limit=MAX_MESSAGE - len(more))
+    return messages[0] + (more if len(messages) > 1 else "")
 
 
 def _delivery_line(chat: Chat) -> str:
@@ -276,7 +471,22 @@ def _delivery_line(chat: Chat) -> str:
     return f"Delivery: {mode} · {html.escape(chat.timezone)}"
 
 
-def settings_text(chat: Chat, *, title: str | None = None) -> str:
+def _quiet_hours(chat: Chat) -> tuple[int, int] | None:
+    if chat.quiet_start is None or chat.quiet_end is None:
+        return None
+    return chat.quiet_start, chat.quiet_end
+
+
+def _sound_line(chat: Chat) -> str:
+    if chat.silent:
+        return "Sound: 🔕 silent (every message)"
+    quiet = _quiet_hours(chat)
+    if quiet is not None:
+        return f"Sound: 🌙 quiet {quiet[0]:02d}:00–{quiet[1]:02d}:00 (/quiet)"
+    return ""
+
+
+def settings_text(chat: Chat, *, now: datetime, title: str | None = None) -> str:
     heading = "⚙️ <b>Settings</b>"
     if title:
         heading += f" — {html.escape(title)}"
@@ -287,8 +497,10 @@ def settings_text(chat: Chat, *, title: str | None = None) -> str:
             _delivery_line(chat),
             f"Summary: {n} sentence{'s' if n != 1 else ''}",
             f"Forums only: {'on' if chat.forums_only else 'off'}",
+            _sound_line(chat) or "Sound: 🔔 on (/quiet for quiet hours; digests are silent)",
             "Status: " + ("⏸ paused" if chat.paused else "▶️ active"),
-            "Time zone: /timezone Europe/Berlin",
+            f"Time zone: {html.escape(timezone_label(chat.timezone, now))}"
+            " — /timezone Berlin, or the button below",
         ]
     )
 
@@ -296,6 +508,14 @@ def settings_text(chat: Chat, *, title: str | None = None) -> str:
 def _topics_prompt(title: str | None = None) -> str:
     where = f" for <b>{html.escape(title)}</b>" if title else ""
     return f"🏷 Pick topics{where} (✅ = subscribed):"
+
+
+def _search_heading(query: str) -> str:
+    return f"🔎 <b>Newest for</b> <code>{html.escape(query)}</code>"
+
+
+def _page_suffix(page: int, has_next: bool) -> str:
+    return f" · page {page + 1}" if page or has_next else ""
 
 
 # ------------------------------------------------------------------------------ commands
@@ -306,9 +526,20 @@ def _topics_prompt(title: str | None = None) -> str:
 async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     chat = await _ensure_chat(svc, update)
-    async with svc.sessions() as session:
+    # The link to add the bot to a group is for people talking to it, not for a group.
+    link = add_to_group_link(context.bot.username) if chat.type == ChatType.PRIVATE else None
+    text = welcome_text(group_link=link)
+    page = 0
+    slug = deep_link_topic(context.args[0]) if context.args else None
+    async with svc.sessions() as session, session.begin():
+        if slug is not None:
+            await chats_db.add_topic(session, chat.id, slug)
         chosen = await chats_db.chat_topics(session, chat.id)
-    await _reply(update, welcome_text(), reply_markup=kb.topic_keyboard(chat.id, chosen))
+    topic = topic_by_slug(slug) if slug else None
+    if topic is not None:
+        text += "\n\n" + subscribed_by_link(kb.topic_label(topic))
+        page = TOPICS.index(topic) // kb.TOPICS_PER_PAGE
+    await _reply(update, text, reply_markup=kb.topic_keyboard(chat.id, chosen, page))
 
 
 @_guarded
@@ -325,7 +556,8 @@ async def cmd_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     admin = services(context).is_admin(user.id if user else None)
-    await _reply(update, help_text(admin=admin))
+    link = add_to_group_link(context.bot.username)
+    await _reply(update, help_text(admin=admin, group_link=link))
 
 
 @_guarded
@@ -343,7 +575,14 @@ async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     chat = await _ensure_chat(svc, update)
     async with svc.sessions() as session, session.begin():
-        stored, created = await chats_db.add_rule(session, chat.id, str(rule), now=svc.clock())
+        full = await chats_db.rule_count(session, chat.id) >= MAX_RULES
+        if full and not await chats_db.has_rule(session, chat.id, str(rule)):
+            stored, created = None, False
+        else:
+            stored, created = await chats_db.add_rule(session, chat.id, str(rule), now=svc.clock())
+    if stored is None:
+        await _reply(update, RULES_FULL)
+        return
     shown = f"<code>{html.escape(stored.query)}</code>"
     if created:
         await _reply(update, f"🔎 Following {shown}. /mysubs lists everything.")
@@ -358,9 +597,14 @@ async def cmd_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     chat = await _ensure_chat(svc, update)
     argument = _command_argument(update)
     if argument.casefold() == "all":
-        async with svc.sessions() as session, session.begin():
-            await chats_db.clear_subscriptions(session, chat.id)
-        await _reply(update, "Removed all topics and keyword rules. /topics to start again.")
+        token = await _state_token(svc, chat.id)
+        assert token is not None  # the chat was just ensured
+        action = kb.ConfirmClear(chat.id, _requester(update), token)
+        await _reply(
+            update,
+            CLEAR_ASK[_kind(chat.type)],
+            reply_markup=kb.confirm_keyboard(YES_CLEAR, action),
+        )
         return
     if argument:
         await _reply(update, await _unsubscribe_one(svc, chat.id, argument))
@@ -390,9 +634,10 @@ async def _unsubscribe_one(svc: Services, chat_id: int, argument: str) -> str:
         if topic is not None and await chats_db.remove_topic(session, chat_id, topic.slug):
             return f"Removed the topic {html.escape(kb.topic_label(topic))}."
         try:
-            removed = await chats_db.remove_rule_by_query(session, chat_id, argument)
+            canonical = str(parse_rule(argument))
         except RuleError:
-            removed = False
+            return "You don't follow that. /unsubscribe without words shows buttons."
+        removed = await chats_db.remove_rule_by_query(session, chat_id, canonical)
     if removed:
         return f"Stopped following <code>{html.escape(str(parse_rule(argument)))}</code>."
     return "You don't follow that. /unsubscribe without words shows buttons."
@@ -408,14 +653,21 @@ async def cmd_mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if sub is None:
         await _reply(update, NO_SUBS)
         return
-    await _reply(update, subscriptions_text(sub))
+    for text in subscriptions_messages(sub):
+        await _reply(update, text)
 
 
 @_guarded
 @_refusing
 async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = await _ensure_chat(services(context), update)
-    await _reply(update, settings_text(chat), reply_markup=kb.settings_keyboard(chat.id, chat))
+    svc = services(context)
+    chat = await _ensure_chat(svc, update)
+    now = svc.clock()
+    await _reply(
+        update,
+        settings_text(chat, now=now),
+        reply_markup=kb.settings_keyboard(chat.id, chat, now=now),
+    )
 
 
 @_guarded
@@ -423,12 +675,13 @@ async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def cmd_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     argument = _command_argument(update)
+    now = svc.clock()
     if not argument:
         chat = await _ensure_chat(svc, update)
-        current = html.escape(chat.timezone)
+        current = html.escape(timezone_label(chat.timezone, now))
         await _reply(update, f"Your time zone: <b>{current}</b>.\n{TIMEZONE_USAGE}")
         return
-    name = canonical_timezone(argument)
+    name = parse_timezone(argument)
     if name is None:
         shown = html.escape(argument[:64])
         await _reply(update, f"Unknown time zone “{shown}”.\n{TIMEZONE_USAGE}")
@@ -436,39 +689,66 @@ async def cmd_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat = await _ensure_chat(svc, update)
     async with svc.sessions() as session, session.begin():
         await chats_db.update_settings(session, chat.id, timezone=name)
-    local = svc.clock().astimezone(zone(name))
-    await _reply(update, f"🌐 Time zone set to <b>{name}</b> (it is {local:%H:%M} there now).")
+    await _reply(update, _timezone_set(name, now))
+
+
+def _timezone_set(name: str, now: datetime) -> str:
+    label = html.escape(timezone_label(name, now))
+    local = now.astimezone(zone(name))
+    return f"🌐 Time zone set to <b>{label}</b> (it is {local:%H:%M} there now)."
+
+
+@_guarded
+@_refusing
+async def cmd_quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    chat = await _ensure_chat(svc, update)
+    argument = _command_argument(update)
+    if not argument:
+        current = _sound_line(chat) or "Sound: 🔔 on at all hours"
+        await _reply(update, f"{current}.\n{QUIET_USAGE}")
+        return
+    parsed = parse_quiet_hours(argument)
+    if parsed is None:
+        await _reply(update, f"Can't read “{html.escape(argument[:32])}”.\n{QUIET_USAGE}")
+        return
+    start, end = (None, None) if parsed == "off" else parsed
+    async with svc.sessions() as session, session.begin():
+        await chats_db.update_settings(session, chat.id, quiet_start=start, quiet_end=end)
+    if start is None or end is None:
+        await _reply(update, "🔔 Quiet hours off: messages make a sound at any hour.")
+        return
+    where = html.escape(timezone_label(chat.timezone, svc.clock()))
+    await _reply(
+        update,
+        f"🌙 Quiet hours {start:02d}:00–{end:02d}:00 ({where}): messages then arrive without "
+        "a sound. /quiet off to end them; /timezone if the hours are off.",
+    )
 
 
 @_guarded
 async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     argument = _command_argument(update)
-    count = LATEST_DEFAULT
+    size = kb.LIST_SIZE
     if argument:
         if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= LATEST_MAX:
             await _reply(update, LATEST_USAGE)
             return
-        count = int(argument)
+        size = int(argument)
     svc = services(context)
     tg_chat = update.effective_chat
     assert tg_chat is not None
     async with svc.sessions() as session:
         sub = await chats_db.subscription_of(session, tg_chat.id)
-        if sub is None or (not sub.topics and not sub.rules):
-            await _reply(update, NO_SUBS)
-            return
-        matcher = _matcher(sub)
-        found = [a for a in await chats_db.recent_articles(session) if _article_matches(matcher, a)]
-        found = found[:count]
-        sources = await chats_db.article_sources(session, [a.id for a in found if a.id])
-    if not found:
-        await _reply(update, "Nothing matching your subscriptions yet — new articles arrive here.")
+        anchor = await chats_db.newest_article_id(session)
+    if sub is None or (not sub.topics and not sub.rules):
+        await _reply(update, NO_SUBS)
         return
-    now = svc.clock()
-    # Oldest first, so the newest ends up at the bottom of the chat.
-    for article in reversed(found):
-        card = card_from_article(article, source=sources.get(article.id or 0, ""))
-        await _reply(update, _card_html(card, sub.chat, now), preview=False)
+    shown = await _list_page(svc, kb.ListPage(tg_chat.id, 0, 0, size, anchor or 1))
+    if shown is None:
+        await _reply(update, NOTHING_MATCHES)
+        return
+    await _reply(update, shown[0], reply_markup=shown[1])
 
 
 @_guarded
@@ -483,22 +763,68 @@ async def cmd_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await _reply(update, f"Can't search for that: {html.escape(str(exc))}.\n{SEARCH_USAGE}")
         return
     svc = services(context)
-    tg_chat = update.effective_chat
-    assert tg_chat is not None
-    async with svc.sessions() as session:
-        found = await chats_db.search_articles(
-            session, rule.include_terms, rule.exclude_terms, limit=SEARCH_RESULTS
-        )
-        sources = await chats_db.article_sources(session, [a.id for a in found if a.id])
-        chat = await chats_db.get_chat(session, tg_chat.id)
-    if not found:
+    chat = await _ensure_chat(svc, update)
+    async with svc.sessions() as session, session.begin():
+        search_id = await chats_db.save_search(session, chat.id, str(rule), now=svc.clock())
+        anchor = await chats_db.newest_article_id(session)
+    shown = await _list_page(svc, kb.ListPage(chat.id, search_id, 0, kb.LIST_SIZE, anchor or 1))
+    if shown is None:
         await _reply(update, f"No stored article mentions <code>{html.escape(str(rule))}</code>.")
         return
-    now = svc.clock()
-    await _reply(update, f"🔎 {len(found)} newest for <code>{html.escape(str(rule))}</code>:")
-    for article in reversed(found):
-        card = card_from_article(article, source=sources.get(article.id or 0, ""))
-        await _reply(update, _card_html(card, chat, now))
+    await _reply(update, shown[0], reply_markup=shown[1])
+
+
+async def _list_page(svc: Services, page: kb.ListPage) -> tuple[str, InlineKeyboardMarkup] | None:
+    """A page of /latest (search_id 0) or of a saved /search, as (text, buttons); None when
+    the page is empty or the search is gone."""
+    start = page.list_page * page.size
+    async with svc.sessions() as session:
+        sub = await chats_db.subscription_of(session, page.chat_id)
+        if sub is None:
+            return None
+        if page.search_id == 0:
+            matcher = _matcher(sub)
+            scanned = await chats_db.recent_articles(session, max_id=page.anchor)
+            found = [a for a in scanned if _article_matches(matcher, a)]
+            shown, has_next = found[start : start + page.size], len(found) > start + page.size
+            heading = LATEST_HEADING[_kind(sub.chat.type)]
+        else:
+            query = await chats_db.saved_search(session, page.chat_id, page.search_id)
+            rule = _parsed(query)
+            if query is None or rule is None:
+                return None
+            found = list(
+                await chats_db.search_articles(
+                    session,
+                    rule.include_terms,
+                    rule.exclude_terms,
+                    limit=page.size + 1,
+                    offset=start,
+                    max_id=page.anchor,
+                )
+            )
+            shown, has_next = found[: page.size], len(found) > page.size
+            heading = _search_heading(query)
+        sources = await chats_db.article_sources(session, [a.id for a in shown if a.id])
+    if not shown:
+        return None
+    cards = [card_from_article(a, source=sources.get(a.id or 0, "")) for a in shown]
+    heading += _page_suffix(page.list_page, has_next)
+    tz = zone(sub.chat.timezone)
+    text = render_list(cards, heading=heading, first_number=start + 1, tz=tz)
+    markup = kb.list_keyboard(
+        page, [c.id for c in cards], first_number=start + 1, has_next=has_next
+    )
+    return text, markup
+
+
+def _parsed(query: str | None) -> KeywordRule | None:
+    if query is None:
+        return None
+    try:
+        return parse_rule(query)
+    except RuleError:
+        return None
 
 
 @_guarded
@@ -541,12 +867,31 @@ async def cmd_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     tg_chat = update.effective_chat
     assert tg_chat is not None
-    async with svc.sessions() as session, session.begin():
-        await chats_db.delete_chat(session, tg_chat.id)
+    token = await _state_token(svc, tg_chat.id)
+    if token is None:
+        await _reply(update, NOTHING_TO_DELETE)
+        return
+    action = kb.ConfirmStop(tg_chat.id, _requester(update), token)
     await _reply(
-        update,
-        "🗑 Deleted this chat's topics, keyword rules and settings; nothing more will be sent "
-        "here. /start to subscribe again.",
+        update, STOP_ASK[_kind(tg_chat.type)], reply_markup=kb.confirm_keyboard(YES_STOP, action)
+    )
+
+
+async def _state_token(svc: Services, chat_id: int) -> str | None:
+    """The token of the chat's subscriptions as they are now (None: no such chat): a
+    confirmation made for another state deletes nothing."""
+    async with svc.sessions() as session:
+        chat = await chats_db.get_chat(session, chat_id)
+        return await _token_in(session, chat) if chat is not None else None
+
+
+async def _token_in(session: AsyncSession, chat: Chat) -> str:
+    topics = await chats_db.chat_topics(session, chat.id)
+    rules = await chats_db.chat_rules(session, chat.id)
+    # created_at: a chat deleted and subscribed again is another chat; rules by id and
+    # text, as SQLite may give a new rule the id of a deleted one.
+    return kb.state_token(
+        chat.created_at.isoformat(), sorted(topics), sorted((r.id or 0, r.query) for r in rules)
     )
 
 
@@ -615,7 +960,7 @@ async def cmd_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 def _matcher(sub: SubscribedChat, *, forums_only: bool | None = None) -> Subscription:
     only = sub.chat.forums_only if forums_only is None else forums_only
-    return subscription(sub.chat.id, sub.topics, sub.rules, only)
+    return stored_subscription(sub.chat.id, sub.topics, sub.rules, only)
 
 
 def _article_matches(sub: Subscription, article: Article) -> bool:
@@ -625,13 +970,6 @@ def _article_matches(sub: Subscription, article: Article) -> bool:
         text=article.text,
         topics=article.topics or [],
         is_event=article.is_event,
-    )
-
-
-def _card_html(card: ArticleCard, chat: Chat | None, now: datetime) -> str:
-    sentences = chat.summary_sentences if chat else 2
-    return render_card(
-        card, sentences=sentences, tz=zone(chat.timezone if chat else "UTC"), now=now
     )
 
 
@@ -650,11 +988,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         action = kb.parse(query.data)
         message = query.message if isinstance(query.message, Message) else None
         if action is None or message is None:
-            answer = "This menu has expired — send the command again."
-        elif not await _may_configure(update, context, action.chat_id):
-            answer, alert = NOT_ADMIN if message.chat.type in _GROUPS else NOT_ALLOWED, True
+            answer = EXPIRED
         else:
-            answer, alert = await _apply(context, query, message, action)
+            allowed = await _may_configure(update, context, action)
+            if not allowed:
+                answer, alert = _refusal(allowed, message.chat.type), True
+            else:
+                answer, alert = await _apply(context, query, message, action)
     finally:
         try:
             await query.answer(answer, show_alert=alert)
@@ -663,18 +1003,23 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _may_configure(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, target_id: int
-) -> bool:
-    """Whether the clicking user may change ``target_id`` from the chat the button is in."""
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: kb.Action
+) -> bool | None:
+    """Whether the clicking user may do ``action`` from the chat the button is in; None when
+    the member check failed."""
     query = update.callback_query
     assert query is not None
     origin = query.message.chat if query.message is not None else None
     user_id = query.from_user.id
+    target_id = action.chat_id
     if origin is None:
         return False
     if origin.id == target_id:
-        if origin.type in _GROUPS:
-            return await _is_chat_admin(context, origin, user_id)
+        if isinstance(action, kb.READ_ONLY):
+            return True
+        if origin.type in _GROUPS or origin.type == ChatType.CHANNEL:
+            # In a channel every reader could click: only its admins may change it.
+            return await _admin_status(context, origin.id, user_id)
         return True
     svc = services(context)
     if origin.type != ChatType.PRIVATE or not svc.is_admin(user_id):
@@ -704,10 +1049,28 @@ async def _apply(
 ) -> tuple[str | None, bool]:
     """Carry out a permitted click; returns the callback answer (text, as alert)."""
     svc = services(context)
+    match action:
+        # Confirmations first: they must not bring a deleted chat back to life.
+        case kb.ConfirmStop() | kb.ConfirmClear():
+            return await _confirm(svc, query, action)
+        case kb.CancelConfirm():
+            await _edit(query, CANCELLED, None)
+            return None, False
+        case kb.ListPage():
+            shown = await _list_page(svc, action)
+            if shown is None:
+                return (LIST_EXPIRED if action.list_page == 0 else NO_MORE), False
+            await _edit(query, shown[0], shown[1])
+            return None, False
+        case kb.OpenCard(chat_id=chat_id, article_id=article_id):
+            return await _open_card(svc, message, chat_id, article_id), False
+        case kb.CardCalendar(chat_id=chat_id, article_id=article_id):
+            return await _send_card_calendar(svc, message, chat_id, article_id), False
     chat = await _target_chat(svc, message, action.chat_id)
     if chat is None:
         return "That chat is no longer configured.", True
     title = chat.title if message.chat.id != chat.id else None
+    now = svc.clock()
     match action:
         case kb.ToggleTopic(chat_id=chat_id, slug=slug, page=page):
             async with svc.sessions() as session, session.begin():
@@ -727,18 +1090,32 @@ async def _apply(
                 sub = await chats_db.subscription_of(session, chat_id)
             text = subscriptions_text(sub) if sub else NO_SUBS
             await _edit(query, text, None)
-            return "Saved", False
+            return SAVED, False
         case kb.ShowSettings(chat_id=chat_id, view=view):
             await _edit(
-                query, settings_text(chat, title=title), kb.settings_keyboard(chat_id, chat, view)
+                query,
+                settings_text(chat, now=now, title=title),
+                kb.settings_keyboard(chat_id, chat, view, now=now),
             )
             return None, False
         case kb.TimezoneHint():
-            return "Send /timezone followed by a name, e.g. /timezone Europe/Berlin", True
+            return "Send /timezone followed by a city or offset, e.g. /timezone Berlin", True
         case kb.EventsCalendar(chat_id=chat_id):
             return await _send_calendar(svc, message, chat_id), False
-        case kb.RemoveTopic() | kb.RemoveRule() | kb.RemoveAll():
+        case kb.ShowUnsubscribe(chat_id=chat_id, unsub_page=page):
+            await _show_unsubscribe(svc, query, chat_id, page)
+            return None, False
+        case kb.RemoveTopic() | kb.RemoveRule():
             return await _remove(svc, query, action), False
+        case kb.RemoveAll(chat_id=chat_id):
+            token = await _state_token(svc, chat_id)
+            if token is None:
+                return "That chat is no longer configured.", True
+            ask = kb.ConfirmClear(chat_id, query.from_user.id, token)
+            await _edit(query, CLEAR_ASK[_kind(chat.type)], kb.confirm_keyboard(YES_CLEAR, ask))
+            return None, False
+        case kb.MuteTopic(chat_id=chat_id, slug=slug) | kb.UnmuteTopic(chat_id=chat_id, slug=slug):
+            return await _mute(svc, query, action), False
         case _:
             return await _change_setting(svc, query, chat, action, title)
 
@@ -765,6 +1142,10 @@ async def _change_setting(
             changes = {"forums_only": on}
         case kb.SetPaused(on=on):
             changes = {"paused": on}
+        case kb.SetSilent(on=on):
+            changes = {"silent": on}
+        case kb.SetTimezone(timezone=name):
+            changes = {"timezone": name}
         case _:
             return None, False
     async with svc.sessions() as session, session.begin():
@@ -772,32 +1153,116 @@ async def _change_setting(
     if updated is None:
         return "That chat is no longer configured.", True
     await _edit(
-        query, settings_text(updated, title=title), kb.settings_keyboard(chat.id, updated, view)
+        query,
+        settings_text(updated, now=now, title=title),
+        kb.settings_keyboard(chat.id, updated, view, now=now),
     )
-    return "Saved", False
+    return SAVED, False
 
 
-async def _remove(svc: Services, query: CallbackQuery, action: kb.Action) -> str:
+async def _show_unsubscribe(svc: Services, query: CallbackQuery, chat_id: int, page: int) -> None:
+    async with svc.sessions() as session:
+        topics = await chats_db.chat_topics(session, chat_id)
+        rules = await chats_db.chat_rules(session, chat_id)
+    if not topics and not rules:
+        await _edit(query, ALL_REMOVED, None)
+        return
+    pairs = [(r.id, r.query) for r in rules if r.id is not None]
+    await _edit(query, "Tap what to remove:", kb.unsubscribe_keyboard(chat_id, topics, pairs, page))
+
+
+async def _remove(
+    svc: Services, query: CallbackQuery, action: kb.RemoveTopic | kb.RemoveRule
+) -> str:
     chat_id = action.chat_id
     async with svc.sessions() as session, session.begin():
         match action:
             case kb.RemoveTopic(slug=slug):
                 await chats_db.remove_topic(session, chat_id, slug)
-                done = "Removed"
             case kb.RemoveRule(rule_id=rule_id):
                 await chats_db.remove_rule(session, chat_id, rule_id)
-                done = "Removed"
-            case _:
-                await chats_db.clear_subscriptions(session, chat_id)
-                done = "Removed everything"
-        topics = await chats_db.chat_topics(session, chat_id)
-        rules = await chats_db.chat_rules(session, chat_id)
-    if not topics and not rules:
-        await _edit(query, "No topics or keyword rules left. /topics to start again.", None)
-    else:
-        pairs = [(r.id, r.query) for r in rules if r.id is not None]
-        await _edit(query, "Tap what to remove:", kb.unsubscribe_keyboard(chat_id, topics, pairs))
-    return done
+    await _show_unsubscribe(svc, query, chat_id, action.unsub_page)
+    return "Removed"
+
+
+async def _confirm(
+    svc: Services, query: CallbackQuery, action: kb.ConfirmStop | kb.ConfirmClear
+) -> tuple[str | None, bool]:
+    """Delete, if the click is by who asked and the chat is as it was when asked."""
+    if action.user_id not in (0, query.from_user.id):
+        return NOT_YOURS, True
+    chat_id = action.chat_id
+    async with svc.sessions() as session, session.begin():
+        chat = await chats_db.get_chat(session, chat_id)
+        kind = _kind(chat.type) if chat is not None else "private"
+        token = await _token_in(session, chat) if chat is not None else None
+        if token != action.token:
+            done = None
+        elif isinstance(action, kb.ConfirmStop):
+            await chats_db.delete_chat(session, chat_id)
+            done = STOP_DONE[kind]
+        else:
+            await chats_db.clear_subscriptions(session, chat_id)
+            done = CLEARED
+    if done is None:
+        log.info("stale confirmation for chat %s ignored", chat_id)
+        await _edit(query, STALE_CONFIRM, None)
+        return None, False
+    await _edit(query, done, None)
+    return "Deleted", False
+
+
+async def _mute(svc: Services, query: CallbackQuery, action: kb.MuteTopic | kb.UnmuteTopic) -> str:
+    """🔕 under a card: unsubscribe from its topic, the button becoming an undo (and back)."""
+    topic = topic_by_slug(action.slug)
+    name = kb.topic_label(topic) if topic is not None else action.slug
+    muting = isinstance(action, kb.MuteTopic)
+    async with svc.sessions() as session, session.begin():
+        if muting:
+            changed = await chats_db.remove_topic(session, action.chat_id, action.slug)
+        else:
+            changed = await chats_db.add_topic(session, action.chat_id, action.slug)
+    if not changed:
+        return f"Already not following {name}" if muting else f"Already following {name}"
+    new = (kb.unmute_button if muting else kb.mute_button)(action.chat_id, action.slug)
+    message = query.message if isinstance(query.message, Message) else None
+    old = message.reply_markup if message is not None else None
+    await _edit(query, None, kb.swap_button(old, kb.encode(action), new))
+    return f"Muted {name} — undo below" if muting else f"Following {name} again"
+
+
+async def _open_card(svc: Services, message: Message, chat_id: int, article_id: int) -> str | None:
+    """A list's numbered button: the article's card, as a message of its own."""
+    now = svc.clock()
+    async with svc.sessions() as session:
+        article = await session.get(Article, article_id)
+        sub = await chats_db.subscription_of(session, chat_id)
+        sources = await chats_db.article_sources(session, [article_id])
+    if article is None:
+        return ARTICLE_GONE
+    chat = sub.chat if sub is not None else None
+    matcher = (
+        _matcher(sub, forums_only=False)
+        if sub is not None
+        else Subscription(chat_id, frozenset(), ())
+    )
+    extras = card_extras(matcher, article, chat_type=message.chat.type)
+    card = card_from_article(article, source=sources.get(article_id, ""))
+    text = render_card(
+        card,
+        sentences=chat.summary_sentences if chat else 2,
+        tz=zone(chat.timezone if chat else "UTC"),
+        now=now,
+        reason=extras.reason,
+    )
+    await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=extras.markup,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        do_quote=False,
+    )
+    return None
 
 
 async def _send_calendar(svc: Services, message: Message, chat_id: int) -> str:
@@ -805,15 +1270,34 @@ async def _send_calendar(svc: Services, message: Message, chat_id: int) -> str:
     cards, _ = await _event_cards(svc, chat_id, now)
     data = events_to_ics(cards, now=now)
     if not any(card.event is not None for card in cards):
-        return "No upcoming forums to add."
+        return NO_FORUMS
     # reply_document keeps the forum thread of the message the button is on.
     await message.reply_document(
+        document=data, filename=ICS_FILENAME, caption=ICS_CAPTION, do_quote=False
+    )
+    return CALENDAR_SENT
+
+
+async def _send_card_calendar(
+    svc: Services, message: Message, chat_id: int, article_id: int
+) -> str:
+    """📅 under a card: the .ics of that one forum."""
+    async with svc.sessions() as session:
+        article = await session.get(Article, article_id)
+        sources = await chats_db.article_sources(session, [article_id])
+    if article is None:
+        return ARTICLE_GONE
+    card = card_from_article(article, source=sources.get(article_id, ""))
+    if card.event is None or event_dates(card.event) is None:
+        return NO_DATES
+    data = events_to_ics([card], now=svc.clock())
+    await message.reply_document(
         document=data,
-        filename=ICS_FILENAME,
-        caption="📅 Open this file to add the forums to your calendar.",
+        filename=f"sciforum-forum-{article_id}.ics",
+        caption=ICS_CAPTION_ONE,
         do_quote=False,
     )
-    return "Calendar sent"
+    return CALENDAR_SENT
 
 
 async def _edit(
@@ -846,11 +1330,9 @@ class _UnknownCommand(filters.MessageFilter):
         self.known = known
 
     def filter(self, message: Message) -> bool:
-        text = message.text or ""
-        if message.chat.type != ChatType.PRIVATE or not text.startswith("/"):
+        if message.chat.type != ChatType.PRIVATE or not (message.text or "").startswith("/"):
             return False
-        name = text[1:].split(maxsplit=1)[0].split("@", 1)[0].casefold() if len(text) > 1 else ""
-        return name not in self.known
+        return _command_name(message) not in self.known
 
 
 _COMMAND_HANDLERS: dict[str, Handler] = {
@@ -862,6 +1344,7 @@ _COMMAND_HANDLERS: dict[str, Handler] = {
     "mysubs": cmd_mysubs,
     "settings": cmd_settings,
     "timezone": cmd_timezone,
+    "quiet": cmd_quiet,
     "latest": cmd_latest,
     "search": cmd_search,
     "events": cmd_events,

@@ -1,8 +1,28 @@
-"""Ingestion: one pass over the due feeds, from HTTP to stored, deduplicated articles.
+"""Ingestion: passes over the due feeds, from HTTP to stored, deduplicated, routed articles.
 
-The decisions live in ``summaries`` (parsing, extraction, scheduling, dedup keys); this
-module is the shell that fetches, runs CPU work off the event loop and writes to the DB.
-A failure is recorded on its feed and counted in the pass report; it never stops the pass.
+The decisions live in ``summaries`` (parsing, extraction, ``decisions.decide`` for what a
+poll means for its feed, dedup keys); this module is the shell: it fetches, runs CPU work in
+the worker pool under time limits, looks up what storage knows, applies the intent and
+stores. Storage hands it plain records (``FeedRow``), and every unit of work (a feed's
+lookups, a feed's writes, a routing batch) has a fresh session of its own.
+
+Failures and what they cost:
+
+* An expected failure of one feed (network, HTTP status, a document that is not a feed or
+  whose structure is pathological, a parse past its time limit, data the database
+  refuses) is recorded on that feed by ``decide`` and counted in the pass report. A failed
+  article page or summary costs that entry its page or summary; an entry the database
+  refuses costs that entry (the others are stored one by one).
+* A database that is down or busy, or a concurrent writer, costs nothing: the feed keeps
+  its state and is polled again; no feed is disabled by an outage.
+* An interrupted pass (a stop: cancellation, the worker pool shut down) charges no feed.
+* Anything else is a bug: logged once with its traceback, counted, never charged to the
+  feed's error count (the feed is checked again after one interval).
+
+No feed waits for another: each feed's fetch, parse and page fetches run under one deadline
+(``feed_deadline``, FEED_DEADLINE); pages still missing then keep the feed's text. What a
+feed brings is stored and routed as soon as that feed is done, and routing reads the
+database (articles not routed yet), so a crash between storing and routing only delays it.
 """
 
 from __future__ import annotations
@@ -11,18 +31,35 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db import queries
-from db.models import Article, Feed
-from summaries import schedule
+from bot.errors import JobTimeout, PoolStopped, WorkerCrashed
+from bot.routing import route_pending
+from bot.workers import WorkerPool
+from db import articles, queries
+from db.articles import ArticleDraft
+from db.engine import reading, transaction
+from db.errors import StorageConflict, StorageError, StorageRefused, StorageUnavailable
+from db.queries import FeedChanges, FeedRow
+from summaries.decisions import (
+    Failed,
+    FeedIntent,
+    FeedState,
+    Fetched,
+    NotModified,
+    Outcome,
+    Policy,
+    Seen,
+    decide,
+    entry_fingerprint,
+    failure_of,
+)
 from summaries.dedup import DedupIndex, simhash_of
 from summaries.enrichment import Enrichment, enrich
 from summaries.errors import ExtractError, FeedParseError, FetchError
@@ -37,8 +74,16 @@ T = TypeVar("T")
 # How far back the in-memory dedup index reaches when a pass starts.
 DEDUP_WINDOW = timedelta(days=14)
 DEDUP_RELOAD = timedelta(days=1)
-# Fetched article pages at once, across all feeds (the fetcher also limits per host).
+# Fetched article pages at once, across all feeds and per feed (the fetcher also limits
+# per host): one feed whose pages drip cannot hold every page slot.
 PAGE_CONCURRENCY = 16
+PAGES_PER_FEED = 4
+# Seconds for one feed: fetch, parse and its article pages (FEED_DEADLINE).
+FEED_DEADLINE = 180.0
+# Seconds one CPU job (parsing a document, extracting a page, summarizing) may take.
+JOB_TIMEOUT = 30.0
+# Feed states without entries (304s, failures) written per transaction.
+STATE_BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +102,15 @@ class PassReport:
     failed: int = 0
     disabled: int = 0
     moved: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # entries of articles already stored (another feed's, or churn)
     page_fetches: int = 0
     page_failures: int = 0
     enrich_failures: int = 0
+    entry_failures: int = 0  # entries the database refused (the feed's others were stored)
+    storage_errors: int = 0  # database failures that cost no feed (down, busy, conflicts)
+    interrupted: int = 0  # feeds cut short by a stop (not charged)
+    bugs: int = 0  # unexpected exceptions (logged with their traceback, not charged)
+    routed: int = 0  # new (chat, article) matches made while the pass ran
     new_articles: list[NewArticle] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (feed url, message)
 
@@ -74,8 +124,45 @@ class _Candidate:
     enrich_error: str | None = None
 
 
+def _state(feed: FeedRow) -> FeedState:
+    return FeedState(
+        url=feed.url,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        ttl_seconds=feed.ttl_seconds,
+        consecutive_errors=feed.consecutive_errors,
+        polled_before=feed.last_success is not None,
+        title=feed.title,
+        site_url=feed.site_url,
+    )
+
+
+def _changes(intent: FeedIntent) -> FeedChanges:
+    changes: FeedChanges = {
+        "last_checked": intent.last_checked,
+        "next_check": intent.next_check,
+        "consecutive_errors": intent.consecutive_errors,
+        "last_error": intent.last_error,
+        "etag": intent.etag,
+        "last_modified": intent.last_modified,
+        "ttl_seconds": intent.ttl_seconds,
+        "title": intent.title,
+        "site_url": intent.site_url,
+    }
+    if intent.succeeded:
+        changes["last_success"] = intent.last_checked
+    if intent.url:
+        changes["url"] = intent.url
+    if intent.disable:
+        changes["enabled"] = False
+        changes["disabled_reason"] = intent.disable
+    return changes
+
+
 class Ingestor:
-    """Runs ingest passes; one per process, sharing the fetcher and a write lock."""
+    """Runs ingest passes; one per process, sharing the fetcher, the worker pool and a
+    write lock (SQLite has one writer, and the dedup index must see each insert before
+    the next check)."""
 
     def __init__(
         self,
@@ -84,143 +171,226 @@ class Ingestor:
         *,
         interval: float,
         max_errors: int,
-        executor: Executor | None = None,
+        executor: Executor | WorkerPool | None = None,
+        feed_deadline: float = FEED_DEADLINE,
+        job_timeout: float = JOB_TIMEOUT,
+        route: bool = True,
     ) -> None:
-        """``executor`` runs the CPU-heavy enrichment (a process pool in production);
-        without one it runs in a worker thread."""
+        """``executor`` runs the CPU work: a WorkerPool (production: processes), or an
+        executor the caller owns; without one it runs in threads. ``route=False`` leaves
+        the stored articles for someone else to route (tests)."""
         self._sessions = sessions
-        self._executor = executor
+        if isinstance(executor, WorkerPool):
+            self._pool = executor
+        else:
+            self._pool = WorkerPool(executor=executor, processes=False)
         self._fetcher = fetcher
-        self._interval = interval
-        self._max_errors = max_errors
-        # SQLite has one writer; the dedup index must see each insert before the next check.
+        self._policy = Policy(interval=interval, max_errors=max_errors)
+        self._deadline = feed_deadline
+        self._job_timeout = job_timeout
+        self._routing = route
         self._write_lock = asyncio.Lock()
         self._pages = asyncio.Semaphore(PAGE_CONCURRENCY)
         self._dedup = DedupIndex()
         self._dedup_loaded_at: datetime | None = None
-        self._unsaved: list[Feed] = []
+        self._unsaved: list[tuple[FeedRow, FeedChanges, bool]] = []
+        self._route_lock = asyncio.Lock()
+        self._route_queued = False
+        # Called with the number of new matches after routing made some (the outbox's wake).
+        self.on_routed: Callable[[int], None] | None = None
+
+    # ----------------------------------------------------------------- the pass
 
     async def run_pass(
         self,
         *,
         now: datetime,
         include_all: bool = False,
-        on_feed_done: Callable[[Feed], None] | None = None,
+        on_feed_done: Callable[[FeedRow], None] | None = None,
         on_start: Callable[[int], None] | None = None,
     ) -> PassReport:
-        async with self._sessions() as session:
-            feeds = list(await queries.due_feeds(session, now=now, include_all=include_all))
-            loaded = self._dedup_loaded_at
-            if loaded is None or now - loaded > DEDUP_RELOAD:
-                # Rebuilt daily, so a long-running process holds only the window's keys.
-                self._dedup = DedupIndex()
-                for article_id, url, content_hash, simhash in await queries.recent_article_keys(
-                    session, since=now - DEDUP_WINDOW
-                ):
-                    self._dedup.add(article_id, url=url, content_hash=content_hash, simhash=simhash)
-                self._dedup_loaded_at = now
         report = PassReport()
+        try:
+            async with reading(self._sessions) as session:
+                feeds = await queries.due_feeds(session, now=now, include_all=include_all)
+            await self._load_dedup(now)
+        except StorageError as exc:
+            report.storage_errors += 1
+            report.errors.append(("(database)", str(exc)))
+            log.warning("ingest pass skipped, the database failed: %s", exc)
+            return report
+        # What an earlier pass (or process) stored and did not route: a crash, a stop.
+        await self.route(now=now, report=report)
         if on_start is not None:
             on_start(len(feeds))
 
-        async def one(feed: Feed) -> None:
-            try:
-                await self._ingest_feed(feed, now=now, report=report)
-            except Exception as exc:  # one broken feed must not stop the others
-                log.exception("unexpected error ingesting %s", feed.url)
-                await self._record_failure(feed, f"internal error: {exc!r}", now=now, report=report)
+        async def one(feed: FeedRow) -> None:
+            await self._one(feed, now=now, report=report)
             if on_feed_done is not None:
                 on_feed_done(feed)
 
-        self._unsaved = []
         try:
             await asyncio.gather(*(one(feed) for feed in feeds))
         finally:
-            await self._save_feeds()
+            await self._save_states(report)
+        await self.route(now=now, report=report)
         return report
 
-    async def _save_feeds(self) -> None:
-        """Write the feed states (checks, 304s, failures) of the pass in one transaction:
-        one commit per feed made an all-304 pass commit-bound."""
-        unsaved, self._unsaved = self._unsaved, []
-        if unsaved:
-            async with self._write_lock, self._sessions() as session, session.begin():
-                session.add_all(unsaved)
+    async def _load_dedup(self, now: datetime) -> None:
+        loaded = self._dedup_loaded_at
+        if loaded is not None and now - loaded <= DEDUP_RELOAD:
+            return
+        # Rebuilt daily, so a long-running process holds only the window's keys.
+        async with reading(self._sessions) as session:
+            keys = await articles.recent_article_keys(session, since=now - DEDUP_WINDOW)
+        self._dedup = DedupIndex()
+        for article_id, url, content_hash, simhash in keys:
+            self._dedup.add(article_id, url=url, content_hash=content_hash, simhash=simhash)
+        self._dedup_loaded_at = now
 
-    async def _ingest_feed(self, feed: Feed, *, now: datetime, report: PassReport) -> None:
+    async def _one(self, feed: FeedRow, *, now: datetime, report: PassReport) -> None:
+        """One feed, isolated: whatever happens costs this feed (or nothing) only."""
         report.checked += 1
+        try:
+            await self._poll(feed, now=now, report=report)
+        except PoolStopped:
+            report.interrupted += 1
+            log.info("feed %s: interrupted by the stop (not charged)", feed.url)
+        except (StorageUnavailable, StorageConflict) as exc:
+            self._dedup_loaded_at = None  # it may hold rows that were rolled back
+            report.storage_errors += 1
+            report.errors.append((feed.url, f"not stored, retried later: {exc}"))
+            log.warning("feed %s: not stored, retried at its next poll: %s", feed.url, exc)
+        except StorageError as exc:
+            self._dedup_loaded_at = None
+            report.storage_errors += 1
+            await self._charge(
+                feed, Failed("storage", f"the database refused it: {exc}"), now, report
+            )
+        except Exception as exc:
+            report.bugs += 1
+            log.exception("bug while ingesting feed %s (not charged to the feed)", feed.url)
+            await self._note_bug(feed, exc, now=now)
+
+    async def _poll(self, feed: FeedRow, *, now: datetime, report: PassReport) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._deadline
+        try:
+            async with asyncio.timeout_at(deadline):
+                outcome = await self._fetch(feed, now=now)
+        except TimeoutError:
+            outcome = Failed("timeout", f"no feed within FEED_DEADLINE ({self._deadline:g} s)")
+        seen = await self._seen(feed, outcome)
+        intent = decide(_state(feed), outcome, now=now, policy=self._policy, seen=seen)
+        self._count(feed, outcome, intent, report)
+        pages = asyncio.Semaphore(PAGES_PER_FEED)
+        candidates = await asyncio.gather(
+            *(
+                self._prepare(entry, feed, pages, now=now, deadline=deadline, report=report)
+                for entry in intent.new_entries
+            )
+        )
+        await self._store(feed, intent, list(candidates), now=now, report=report)
+
+    def _count(
+        self, feed: FeedRow, outcome: Outcome, intent: FeedIntent, report: PassReport
+    ) -> None:
+        if isinstance(outcome, Failed):
+            report.failed += 1
+            report.errors.append((feed.url, outcome.message))
+            log.warning("feed %s failed (%s): %s", feed.url, outcome.kind, outcome.message)
+        elif isinstance(outcome, NotModified):
+            report.not_modified += 1
+        else:
+            for warning in outcome.feed.warnings:
+                log.info("feed %s: %s", feed.url, warning)
+        if intent.url:
+            report.moved += 1
+            log.info("feed %s moved permanently to %s", feed.url, intent.url)
+        if intent.disable:
+            report.disabled += 1
+            log.warning("feed %s disabled: %s", feed.url, intent.disable)
+        if intent.relinks:
+            report.duplicates += len(intent.relinks)
+            churned = sum(1 for r in intent.relinks if r.reason == "content")
+            if churned:
+                log.info("feed %s: %d entries came back under new guids", feed.url, churned)
+
+    async def _fetch(self, feed: FeedRow, *, now: datetime) -> Outcome:
         try:
             result = await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
         except FetchError as exc:
-            await self._record_failure(
-                feed,
-                str(exc),
-                now=now,
-                report=report,
-                status=exc.status,
-                retry_after=exc.retry_after,
-            )
-            return
-        feed.etag = result.etag or feed.etag
-        feed.last_modified = result.last_modified or feed.last_modified
-        if result.permanent_redirect:
-            await self._move_feed(feed, result.permanent_redirect, report=report)
+            return failure_of(exc)
         if result.not_modified:
-            report.not_modified += 1
-            await self._record_success(feed, None, now=now, max_age=result.max_age, new=[])
-            return
+            return NotModified(
+                result.etag, result.last_modified, result.max_age, result.permanent_redirect
+            )
         try:
-            parsed = await self._cpu(
-                partial(
-                    parse_feed,
-                    result.content,
-                    url=result.final_url,
-                    now=now,
-                    content_type=result.content_type,
-                )
+            parsed = await self.parse_feed(
+                result.content, url=result.final_url, now=now, content_type=result.content_type
             )
         except FeedParseError as exc:
-            await self._record_failure(feed, f"not a usable feed: {exc}", now=now, report=report)
-            return
-        for warning in parsed.warnings:
-            log.info("feed %s: %s", feed.url, warning)
-        candidates = await self._new_candidates(feed, parsed, now=now, report=report)
-        await self._record_success(
-            feed, parsed, now=now, max_age=result.max_age, new=candidates, report=report
+            return Failed("parse", f"not a usable feed: {exc}")
+        return Fetched(
+            parsed, result.etag, result.last_modified, result.max_age, result.permanent_redirect
         )
 
-    async def _new_candidates(
-        self, feed: Feed, parsed: ParsedFeed, *, now: datetime, report: PassReport
-    ) -> list[_Candidate]:
-        assert feed.id is not None
-        async with self._sessions() as session:
-            known = await queries.known_guids(session, feed.id, [e.guid for e in parsed.entries])
-        seen: set[str] = set()
-        fresh = []
-        for entry in parsed.entries:
-            if entry.guid in known or entry.guid in seen:
-                continue
-            seen.add(entry.guid)
-            fresh.append(entry)
-        # Plain slugs, not the Feed: the enrichment job is pickled into the process pool.
-        feed_topics = tuple(feed.topics or ())
-        return list(
-            await asyncio.gather(
-                *(self._prepare(e, feed_topics, now=now, report=report) for e in fresh)
-            )
-        )
+    async def parse_feed(
+        self, content: bytes, *, url: str, now: datetime, content_type: str | None = None
+    ) -> ParsedFeed:
+        """``summaries.feeds.parse_feed`` in the worker pool, under the job time limit: never
+        on the event loop (what /addfeed awaits too).
+
+        FeedParseError for anything that is not a usable feed, a parse past the time limit
+        and a parser that crashed its worker included; PoolStopped when the process stops.
+        """
+        job = partial(parse_feed, content, url=url, now=now, content_type=content_type)
+        try:
+            return await self._pool.run(job, timeout=self._job_timeout)
+        except JobTimeout:
+            raise FeedParseError(
+                f"parsing took longer than {self._job_timeout:g} s (refused): {url}"
+            ) from None
+        except WorkerCrashed:
+            raise FeedParseError(f"the feed parser crashed on this document: {url}") from None
+
+    async def _seen(self, feed: FeedRow, outcome: Outcome) -> Seen:
+        """What storage knows about this poll's URL and entries (read in a fresh session)."""
+        if isinstance(outcome, Failed):
+            return Seen()
+        moved_onto: int | None = None
+        guids: set[str] = set()
+        urls: dict[str, int] = {}
+        hashes: dict[str, int] = {}
+        async with reading(self._sessions) as session:
+            if outcome.moved_to and outcome.moved_to != feed.url:
+                other = await queries.feed_id_by_url(session, outcome.moved_to)
+                moved_onto = other if other != feed.id else None
+            if isinstance(outcome, Fetched) and outcome.feed.entries:
+                entries = outcome.feed.entries
+                guids = await articles.known_guids(session, feed.id, [e.guid for e in entries])
+                fresh = [e for e in entries if e.guid not in guids]
+                urls = await articles.article_ids_by_url(session, {e.url for e in fresh if e.url})
+                hashes = await articles.entry_hashes(
+                    session, feed.id, {entry_fingerprint(e) for e in fresh}
+                )
+        return Seen(frozenset(guids), hashes, urls, moved_onto)
+
+    # ----------------------------------------------------------------- entries
 
     async def _prepare(
         self,
         entry: ParsedEntry,
-        feed_topics: tuple[str, ...],
+        feed: FeedRow,
+        pages: asyncio.Semaphore,
         *,
         now: datetime,
+        deadline: float,
         report: PassReport,
     ) -> _Candidate:
-        cand = await self._full_text(entry, now=now, report=report)
+        cand = await self._full_text(entry, pages, now=now, deadline=deadline, report=report)
         job = partial(
             enrich,
             entry.title,
@@ -229,209 +399,306 @@ class Ingestor:
             published=entry.published,
             now=now,
             categories=entry.categories,
-            feed_topics=feed_topics,
+            # Plain slugs, not a feed object: the job is pickled into the process pool.
+            feed_topics=feed.topics,
         )
         try:
-            cand.enrichment = await self._cpu(job)
+            cand.enrichment = await self._pool.run(job, timeout=self._job_timeout)
+        except PoolStopped:
+            raise
+        except (JobTimeout, WorkerCrashed) as exc:
+            report.enrich_failures += 1
+            cand.enrich_error = f"{type(exc).__name__}: {exc}"[:1000]
+            log.warning("summarizing %s failed (%s); keeping the feed text", entry.url, exc)
         except Exception as exc:  # a summarizer bug must cost one summary, not the article
             report.enrich_failures += 1
             cand.enrich_error = f"{type(exc).__name__}: {exc}"[:1000]
             log.exception("summarizing %s failed; keeping the feed text", entry.url or entry.guid)
         return cand
 
-    async def _cpu(self, job: Callable[[], T]) -> T:
-        """Run CPU-heavy pure work off the event loop: in the process pool when there is one."""
-        if self._executor is None:
-            return await asyncio.to_thread(job)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
-
     async def _full_text(
-        self, entry: ParsedEntry, *, now: datetime, report: PassReport
+        self,
+        entry: ParsedEntry,
+        pages: asyncio.Semaphore,
+        *,
+        now: datetime,
+        deadline: float,
+        report: PassReport,
     ) -> _Candidate:
         if not entry.is_teaser or not entry.url:
             return _Candidate(entry, entry.text, "feed")
-        async with self._pages:
-            report.page_fetches += 1
-            try:
+        try:
+            # The page counts against the feed's deadline, waiting for a slot included.
+            async with asyncio.timeout_at(deadline), pages, self._pages:
+                report.page_fetches += 1
                 page = await self._fetcher.fetch_page(entry.url)
-                extracted = await self._cpu(
-                    partial(
-                        extract_article,
-                        page.content,
-                        url=page.final_url,
-                        content_type=page.content_type,
-                        now=now,
-                    )
-                )
-            except (FetchError, ExtractError) as exc:
-                report.page_failures += 1
-                log.info("full text of %s unavailable (%s); keeping the feed text", entry.url, exc)
-                return _Candidate(entry, entry.text, "feed")
+            job = partial(
+                extract_article,
+                page.content,
+                url=page.final_url,
+                content_type=page.content_type,
+                now=now,
+            )
+            extracted = await self._pool.run(job, timeout=self._job_timeout)
+        except (FetchError, ExtractError, JobTimeout, WorkerCrashed, TimeoutError) as exc:
+            report.page_failures += 1
+            reason = exc if not isinstance(exc, TimeoutError) else "past the feed's deadline"
+            log.info("full text of %s unavailable (%s); keeping the feed text", entry.url, reason)
+            return _Candidate(entry, entry.text, "feed")
         if len(extracted.text) <= len(entry.text):
             return _Candidate(entry, entry.text, "feed")
         return _Candidate(entry, extracted.text, "page")
 
-    async def _record_success(
-        self,
-        feed: Feed,
-        parsed: ParsedFeed | None,
-        *,
-        now: datetime,
-        max_age: int | None,
-        new: list[_Candidate],
-        report: PassReport | None = None,
-    ) -> None:
-        first_poll = feed.last_success is None
-        if parsed is not None:
-            feed.title = parsed.title or feed.title
-            feed.site_url = parsed.site_url or feed.site_url
-            feed.ttl_seconds = parsed.ttl_seconds
-        feed.last_checked = now
-        feed.last_success = now
-        feed.consecutive_errors = 0
-        feed.last_error = None
-        feed.next_check = schedule.next_check(
-            now=now, interval=self._interval, ttl_seconds=feed.ttl_seconds, max_age=max_age
-        )
-        if not new:
-            self._unsaved.append(feed)  # nothing else to write: saved with the pass's batch
-            return
-        async with self._write_lock:
-            added: list[Article] = []
-            duplicates = 0
-            try:
-                async with self._sessions() as session, session.begin():
-                    session.add(feed)
-                    await session.flush()
-                    assert feed.id is not None
-                    for cand in new:
-                        article_id, article = await self._store(
-                            session, cand, now=now, announce=not first_poll
-                        )
-                        if article is None:
-                            duplicates += 1
-                        else:
-                            added.append(article)
-                        await queries.link_source(
-                            session,
-                            article_id=article_id,
-                            feed_id=feed.id,
-                            guid=cand.entry.guid,
-                            now=now,
-                        )
-            except IntegrityError as exc:
-                # Another process stored the same story first: this feed's entries are
-                # retried on its next poll, and the dedup index (which saw the rolled-back
-                # rows) is rebuilt from the database.
-                self._dedup_loaded_at = None
-                log.warning("feed %s: concurrent write conflict, retrying later: %s", feed.url, exc)
-                if report is not None:
-                    report.errors.append((feed.url, "write conflict"))
-                return
-        source = feed.title or feed.url
-        if report is not None:
-            report.new_articles.extend(
-                NewArticle(a.id or 0, a.title, a.url, source, a.announce) for a in added
-            )
-            report.duplicates += duplicates
+    # ----------------------------------------------------------------- storing
 
     async def _store(
-        self, session: AsyncSession, cand: _Candidate, *, now: datetime, announce: bool
-    ) -> tuple[int, Article | None]:
-        """Insert the candidate, or find the article it duplicates: (article id, new article)."""
+        self,
+        feed: FeedRow,
+        intent: FeedIntent,
+        candidates: list[_Candidate],
+        *,
+        now: datetime,
+        report: PassReport,
+    ) -> None:
+        changes = _changes(intent)
+        if not candidates and not intent.relinks:
+            # Nothing else to write: saved with a batch (one commit per feed made an
+            # all-304 pass commit-bound).
+            self._unsaved.append((feed, changes, intent.counts_error))
+            if len(self._unsaved) >= STATE_BATCH:
+                await self._save_states(report)
+            return
+        refused_before = report.entry_failures
+        async with self._write_lock:
+            try:
+                added = await self._store_together(feed, intent, candidates, changes, now=now)
+            except StorageRefused as exc:
+                self._dedup_loaded_at = None
+                log.warning("feed %s: storing its entries failed (%s); one by one", feed.url, exc)
+                added = await self._store_each(
+                    feed, intent, candidates, changes, now=now, report=report
+                )
+            except StorageError:
+                self._dedup_loaded_at = None
+                raise
+        if added is None:
+            log.info("feed %s was removed during its poll; nothing stored", feed.url)
+            return
+        source = feed.title or intent.title or feed.url
+        report.new_articles.extend(
+            NewArticle(article_id, c.entry.title, c.entry.url, source, intent.announce)
+            for article_id, c in added
+        )
+        refused = report.entry_failures - refused_before
+        report.duplicates += len(candidates) - len(added) - refused
+        if added and intent.announce:
+            await self.route(now=now, report=report)
+
+    async def _store_together(
+        self,
+        feed: FeedRow,
+        intent: FeedIntent,
+        candidates: list[_Candidate],
+        changes: FeedChanges,
+        *,
+        now: datetime,
+    ) -> list[tuple[int, _Candidate]] | None:
+        """The feed's state, relinks and new entries in one transaction; None when the feed
+        was removed meanwhile (nothing is stored for it)."""
+        added: list[tuple[int, _Candidate]] = []
+        async with transaction(self._sessions) as session:
+            if not await queries.update_feed(
+                session, feed.id, changes, add_error=intent.counts_error
+            ):
+                return None
+            await self._relink(session, feed, intent, now=now)
+            for cand in candidates:
+                article_id, is_new = await self._add(
+                    session, feed, cand, now=now, announce=intent.announce
+                )
+                if is_new:
+                    added.append((article_id, cand))
+        return added
+
+    async def _store_each(
+        self,
+        feed: FeedRow,
+        intent: FeedIntent,
+        candidates: list[_Candidate],
+        changes: FeedChanges,
+        *,
+        now: datetime,
+        report: PassReport,
+    ) -> list[tuple[int, _Candidate]]:
+        """After a refused batch: each entry in a transaction of its own, the feed's state
+        last (so a crash in between polls the entries again instead of losing them)."""
+        added: list[tuple[int, _Candidate]] = []
+        for cand in candidates:
+            try:
+                async with transaction(self._sessions) as session:
+                    article_id, is_new = await self._add(
+                        session, feed, cand, now=now, announce=intent.announce
+                    )
+                if is_new:
+                    added.append((article_id, cand))
+            except StorageRefused as exc:
+                self._dedup_loaded_at = None
+                report.entry_failures += 1
+                report.errors.append((feed.url, f"entry {cand.entry.guid[:100]} refused: {exc}"))
+                log.warning("feed %s: entry %s not stored: %s", feed.url, cand.entry.guid, exc)
+        async with transaction(self._sessions) as session:
+            if await queries.update_feed(session, feed.id, changes, add_error=intent.counts_error):
+                await self._relink(session, feed, intent, now=now)
+        return added
+
+    async def _relink(
+        self, session: AsyncSession, feed: FeedRow, intent: FeedIntent, *, now: datetime
+    ) -> None:
+        for relink in intent.relinks:
+            await articles.link_source(
+                session,
+                article_id=relink.article_id,
+                feed_id=feed.id,
+                guid=relink.entry.guid,
+                entry_hash=entry_fingerprint(relink.entry),
+                now=now,
+            )
+
+    async def _add(
+        self,
+        session: AsyncSession,
+        feed: FeedRow,
+        cand: _Candidate,
+        *,
+        now: datetime,
+        announce: bool,
+    ) -> tuple[int, bool]:
+        """Insert the candidate, or link it to the article it duplicates: (article id,
+        whether it is new)."""
         entry = cand.entry
         content_hash = content_fingerprint(f"{entry.title}\n{cand.text}")
         simhash = simhash_of(cand.text)
         existing = self._dedup.find(url=entry.url, content_hash=content_hash, simhash=simhash)
         if existing is None and entry.url:
-            existing = await queries.article_id_by_url(session, entry.url)
-        if existing is not None:
-            return existing, None
-        article = Article(
-            url=entry.url,
-            title=entry.title,
-            author=entry.author,
-            published=entry.published,
-            first_seen=now,
-            language=entry.language,
-            text=cand.text,
-            text_source=cand.text_source,
-            content_hash=content_hash,
-            simhash=simhash,
-            announce=announce,
-        )
-        _apply_enrichment(article, cand, now=now)
-        session.add(article)
-        await session.flush()
-        assert article.id is not None
-        # Within this transaction, later entries of the same feed must see this one.
-        self._dedup.add(article.id, url=article.url, content_hash=content_hash, simhash=simhash)
-        return article.id, article
-
-    async def _record_failure(
-        self,
-        feed: Feed,
-        message: str,
-        *,
-        now: datetime,
-        report: PassReport,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        report.failed += 1
-        report.errors.append((feed.url, message))
-        log.warning("feed %s failed: %s", feed.url, message)
-        feed.last_checked = now
-        feed.consecutive_errors += 1
-        feed.total_errors += 1
-        feed.last_error = message[:1000]
-        feed.next_check = schedule.next_check(
-            now=now,
-            interval=self._interval,
-            ttl_seconds=feed.ttl_seconds,
-            retry_after=retry_after,
-            consecutive_errors=feed.consecutive_errors,
-        )
-        permanent = status is not None and schedule.is_permanent_failure(status)
-        if permanent or schedule.should_disable(
-            feed.consecutive_errors, max_errors=self._max_errors
-        ):
-            feed.enabled = False
-            feed.disabled_reason = (
-                f"disabled after {feed.consecutive_errors} consecutive errors; last: {message}"
-            )[:1000]
-            report.disabled += 1
-            log.warning("feed %s disabled: %s", feed.url, feed.disabled_reason)
-        self._unsaved.append(feed)
-
-    async def _move_feed(self, feed: Feed, new_url: str, *, report: PassReport) -> None:
-        async with self._sessions() as session:
-            other = await queries.feed_by_url(session, new_url)
-        if other is not None and other.id != feed.id:
-            # Both URLs now serve one feed: keep the one stored under the new URL.
-            feed.enabled = False
-            feed.disabled_reason = (
-                f"moved permanently to {new_url}, already stored as feed {other.id}"
+            existing = await articles.article_id_by_url(session, entry.url)
+        is_new = existing is None
+        if existing is None:
+            existing = await articles.insert_article(
+                session, _draft(cand, content_hash, simhash, now=now, announce=announce), now=now
             )
-            report.disabled += 1
-            log.warning("feed %s disabled: %s", feed.url, feed.disabled_reason)
+            # Within this transaction, later entries of the same feed must see this one.
+            self._dedup.add(existing, url=entry.url, content_hash=content_hash, simhash=simhash)
+        await articles.link_source(
+            session,
+            article_id=existing,
+            feed_id=feed.id,
+            guid=entry.guid,
+            entry_hash=entry_fingerprint(entry),
+            now=now,
+        )
+        return existing, is_new
+
+    async def _save_states(self, report: PassReport) -> None:
+        """Write the batched feed states (checks, 304s, failures) in one transaction."""
+        unsaved, self._unsaved = self._unsaved, []
+        if not unsaved:
             return
-        log.info("feed %s moved permanently to %s", feed.url, new_url)
-        feed.url = new_url
-        report.moved += 1
+        try:
+            async with self._write_lock, transaction(self._sessions) as session:
+                for feed, changes, add_error in unsaved:
+                    await queries.update_feed(session, feed.id, changes, add_error=add_error)
+        except StorageError as exc:
+            # The feeds keep their old state and are polled again: nothing is charged.
+            report.storage_errors += 1
+            log.warning("%d feed states not saved (polled again): %s", len(unsaved), exc)
+
+    async def _charge(
+        self, feed: FeedRow, failure: Failed, now: datetime, report: PassReport
+    ) -> None:
+        """Record a failure on the feed at once (its poll's own writes were refused)."""
+        intent = decide(_state(feed), failure, now=now, policy=self._policy)
+        self._count(feed, failure, intent, report)
+        try:
+            async with self._write_lock, transaction(self._sessions) as session:
+                await queries.update_feed(session, feed.id, _changes(intent), add_error=True)
+        except StorageError as exc:
+            log.warning("feed %s: its failure could not be recorded either: %s", feed.url, exc)
+
+    async def _note_bug(self, feed: FeedRow, exc: Exception, *, now: datetime) -> None:
+        """After a bug: check the feed again after one interval; its error count is kept."""
+        changes: FeedChanges = {
+            "last_checked": now,
+            "next_check": now + timedelta(seconds=self._policy.interval),
+            "last_error": f"internal error (a bug, logged): {type(exc).__name__}: {exc}"[:1000],
+        }
+        try:
+            async with self._write_lock, transaction(self._sessions) as session:
+                await queries.update_feed(session, feed.id, changes)
+        except StorageError as error:
+            log.warning("feed %s: could not record the bug either: %s", feed.url, error)
+
+    # ----------------------------------------------------------------- routing
+
+    async def route(self, *, now: datetime, report: PassReport | None = None) -> int:
+        """Route what is stored and not routed yet; returns the new matches.
+
+        Calls coalesce: while one routing run waits for the lock, others return at once
+        (what they stored is committed, and the waiting run will read it). A failure leaves
+        the articles queued for the next run.
+        """
+        if not self._routing or self._route_queued:
+            return 0
+        self._route_queued = True
+        async with self._route_lock:
+            self._route_queued = False
+            try:
+                routed = await route_pending(self._sessions, now=now)
+            except StorageError as exc:
+                if report is not None:
+                    report.storage_errors += 1
+                log.warning("routing failed, the articles stay queued: %s", exc)
+                return 0
+            except Exception:
+                if report is not None:
+                    report.bugs += 1
+                log.exception("bug while routing (the articles stay queued)")
+                return 0
+        if report is not None:
+            report.routed += routed
+        if routed and self.on_routed is not None:
+            self.on_routed(routed)
+        return routed
 
 
-def _apply_enrichment(article: Article, cand: _Candidate, *, now: datetime) -> None:
-    found = cand.enrichment
+def _draft(
+    cand: _Candidate, content_hash: str, simhash: int | None, *, now: datetime, announce: bool
+) -> ArticleDraft:
+    entry, found = cand.entry, cand.enrichment
+    base = ArticleDraft(
+        url=entry.url,
+        title=entry.title,
+        author=entry.author,
+        published=entry.published,
+        first_seen=now,
+        language=entry.language,
+        text=cand.text,
+        text_source=cand.text_source,
+        content_hash=content_hash,
+        simhash=simhash,
+        announce=announce,
+        summary_error=cand.enrich_error,
+    )
     if found is None:
-        article.summary_error = cand.enrich_error
-        return
-    article.summary = found.summary
-    article.language = found.language or article.language
-    article.topics = found.topics
-    article.topic_scores = found.topic_scores
-    article.event = found.event
-    article.is_event = found.event is not None
-    article.event_start = found.event_start
-    article.event_end = found.event_end
-    article.summarized_at = now
+        return base
+    return replace(
+        base,
+        summary=found.summary,
+        language=found.language or entry.language,
+        topics=found.topics,
+        topic_scores=found.topic_scores,
+        event=found.event,
+        is_event=found.event is not None,
+        event_start=found.event_start,
+        event_end=found.event_end,
+        summarized_at=now,
+    )

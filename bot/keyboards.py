@@ -1,31 +1,46 @@
-"""Inline keyboards and their callback data: topic picker, settings, unsubscribe, events.
+"""Inline keyboards and their callback data: topic picker, settings, unsubscribe, events,
+result lists, the buttons under a card, and confirmations.
 
 Every button's callback data names an action and the TARGET chat it applies to, so a bot
 admin can configure a channel from a private chat. ``encode`` writes an action as at most
 64 bytes (Telegram's limit); ``parse`` reads it back and returns None for anything it did
 not write — callback data can be forged by a modified client, so parsing is strict, and
-handlers still check that the clicking user may change the target chat.
+handlers still check that the clicking user may change the target chat (and that what a
+button refers to — a list, a search, a confirmed state — still exists).
+
+Keyboards stay within Telegram's limits (``MAX_BUTTONS`` in all, ``MAX_ROW`` a row) at any
+number of subscriptions: long ones are paged.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Literal, Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from summaries.topics import TOPICS, Topic, topic_by_slug
+from bot.timezones import COMMON_ZONES, format_offset, zone
+from summaries.topics import TOPICS, Topic, hashtag, topic_by_slug
 
 MAX_CALLBACK_BYTES = 64
+# Telegram refuses an inline keyboard of more than 100 buttons, or more than 8 in a row.
+MAX_BUTTONS = 100
+MAX_ROW = 8
 TOPICS_PER_PAGE = 8
+UNSUBSCRIBE_PER_PAGE = 10
+MAX_UNSUBSCRIBE_PAGES = 20
+LIST_SIZE = 10  # entries on a page of /latest or /search
+MAX_LIST_PAGES = 10
 MAX_SENTENCES = 5
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 CHECK = "✅"
 
 Mode = Literal["instant", "daily", "weekly"]
-SettingsView = Literal["main", "hour", "weekday"]
+SettingsView = Literal["main", "hour", "weekday", "timezone"]
 
 # ------------------------------------------------------------------------------ actions
 
@@ -96,25 +111,108 @@ class TimezoneHint:
 
 
 @dataclass(frozen=True, slots=True)
+class SetTimezone:
+    chat_id: int
+    timezone: str  # one of COMMON_ZONES
+
+
+@dataclass(frozen=True, slots=True)
+class SetSilent:
+    chat_id: int
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShowUnsubscribe:
+    chat_id: int
+    unsub_page: int
+
+
+@dataclass(frozen=True, slots=True)
 class RemoveTopic:
     chat_id: int
     slug: str
+    unsub_page: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveRule:
     chat_id: int
     rule_id: int
+    unsub_page: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveAll:
+    """Asks first: the answer is a ConfirmClear button."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmClear:
+    """Remove every topic and rule, if the chat is still as it was when asked (``token``)
+    and the click is by who asked (``user_id``; 0: any admin, when an anonymous admin
+    asked)."""
+
+    chat_id: int
+    user_id: int
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmStop:
+    """Delete the chat's data, on the same conditions as ConfirmClear."""
+
+    chat_id: int
+    user_id: int
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelConfirm:
     chat_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class EventsCalendar:
     chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """A page of a result list: /latest (``search_id`` 0) or a saved /search, as it was
+    when made (articles up to ``anchor``), ``size`` entries a page."""
+
+    chat_id: int
+    search_id: int
+    list_page: int
+    size: int
+    anchor: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCard:
+    chat_id: int
+    article_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardCalendar:
+    chat_id: int
+    article_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MuteTopic:
+    chat_id: int
+    slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnmuteTopic:
+    chat_id: int
+    slug: str
 
 
 Action = (
@@ -129,11 +227,28 @@ Action = (
     | SetForumsOnly
     | SetPaused
     | TimezoneHint
+    | SetTimezone
+    | SetSilent
+    | ShowUnsubscribe
     | RemoveTopic
     | RemoveRule
     | RemoveAll
+    | ConfirmClear
+    | ConfirmStop
+    | CancelConfirm
     | EventsCalendar
+    | ListPage
+    | OpenCard
+    | CardCalendar
+    | MuteTopic
+    | UnmuteTopic
 )
+
+# Actions that only read (or send what the chat may read) and change nothing: anyone in
+# the chat the button is in may click them, within the throttle's limits.
+READ_ONLY: tuple[type[Action], ...] = (EventsCalendar, ListPage, OpenCard, CardCalendar)
+# Actions that send a new message to the chat (the throttle charges them to a group).
+SENDS_MESSAGE: tuple[type[Action], ...] = (EventsCalendar, OpenCard, CardCalendar)
 
 # ------------------------------------------------------------------------------ codec
 
@@ -150,10 +265,21 @@ _TAGS: Mapping[str, type[Action]] = {
     "sf": SetForumsOnly,
     "sp": SetPaused,
     "sz": TimezoneHint,
+    "st": SetTimezone,
+    "ss": SetSilent,
+    "uu": ShowUnsubscribe,
     "ut": RemoveTopic,
     "ur": RemoveRule,
     "ua": RemoveAll,
+    "xc": ConfirmClear,
+    "xs": ConfirmStop,
+    "xx": CancelConfirm,
     "ei": EventsCalendar,
+    "lp": ListPage,
+    "oc": OpenCard,
+    "ci": CardCalendar,
+    "mt": MuteTopic,
+    "mu": UnmuteTopic,
 }
 _TAG_OF: Mapping[type[Action], str] = {cls: tag for tag, cls in _TAGS.items()}
 
@@ -161,6 +287,8 @@ _INT64_MAX = 2**63 - 1
 _CHAT_ID = re.compile(r"-?[1-9][0-9]{0,18}")
 _SMALL_INT = re.compile(r"0|[1-9][0-9]{0,1}")
 _ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
+_INT32_MAX = 2**31 - 1  # articles and searches have 32-bit ids (INTEGER on PostgreSQL)
+_TOKEN = re.compile(r"[0-9a-f]{8}")
 
 
 def _chat_id(raw: str) -> int | None:
@@ -191,6 +319,23 @@ def _row_id(raw: str) -> int | None:
     return value if value <= _INT64_MAX else None
 
 
+def _int32(raw: str) -> int | None:
+    value = _row_id(raw)
+    return value if value is not None and value <= _INT32_MAX else None
+
+
+def _int32_or_zero(raw: str) -> int | None:
+    return 0 if raw == "0" else _int32(raw)
+
+
+def _user_ref(raw: str) -> int | None:
+    return 0 if raw == "0" else _row_id(raw)
+
+
+def _token(raw: str) -> str | None:
+    return raw if _TOKEN.fullmatch(raw) else None
+
+
 def _flag(raw: str) -> bool | None:
     return {"1": True, "0": False}.get(raw)
 
@@ -207,13 +352,22 @@ def page_count() -> int:
 _READERS: Mapping[str, Callable[[str], object | None]] = {
     "slug": _slug,
     "page": _bounded(0, page_count() - 1),
-    "view": _choice("main", "hour", "weekday"),
+    "view": _choice("main", "hour", "weekday", "timezone"),
     "mode": _choice("instant", "daily", "weekly"),
     "hour": _bounded(0, 23),
     "weekday": _bounded(0, 6),
     "sentences": _bounded(1, MAX_SENTENCES),
     "on": _flag,
     "rule_id": _row_id,
+    "timezone": _choice(*COMMON_ZONES),
+    "unsub_page": _bounded(0, MAX_UNSUBSCRIBE_PAGES - 1),
+    "search_id": _int32_or_zero,
+    "list_page": _bounded(0, MAX_LIST_PAGES - 1),
+    "size": _bounded(1, LIST_SIZE),
+    "anchor": _int32,
+    "article_id": _int32,
+    "user_id": _user_ref,
+    "token": _token,
 }
 
 
@@ -258,6 +412,13 @@ def is_action(data: object) -> bool:
     return parse(data) is not None
 
 
+def state_token(*parts: object) -> str:
+    """Eight hex digits that change when any of ``parts`` does: a confirm button carries
+    the token of the state it was made for, so a click after a change does nothing.
+    (Not a secret: only who may change the chat can click it to any effect.)"""
+    return f"{zlib.crc32(repr(parts).encode()):08x}"
+
+
 # ------------------------------------------------------------------------------ keyboards
 
 
@@ -271,10 +432,18 @@ class ChatSettings(Protocol):
     summary_sentences: int
     forums_only: bool
     paused: bool
+    silent: bool
 
 
 def _button(text: str, action: Action) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=encode(action))
+
+
+def _markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """The keyboard, checked against Telegram's limits (a bug here, not bad input)."""
+    if sum(len(row) for row in rows) > MAX_BUTTONS or any(len(row) > MAX_ROW for row in rows):
+        raise ValueError("keyboard over Telegram's button limits")
+    return InlineKeyboardMarkup(rows)
 
 
 def _checked(text: str, on: bool) -> str:
@@ -308,26 +477,39 @@ def topic_keyboard(chat_id: int, chosen: Collection[str], page: int = 0) -> Inli
             _button("✔️ Done", TopicsDone(chat_id)),
         ]
     )
-    return InlineKeyboardMarkup(rows)
+    return _markup(rows)
 
 
 def settings_keyboard(
-    chat_id: int, chat: ChatSettings, view: SettingsView = "main"
+    chat_id: int,
+    chat: ChatSettings,
+    view: SettingsView = "main",
+    *,
+    now: datetime | None = None,
 ) -> InlineKeyboardMarkup:
-    """The settings: delivery mode, digest hour/day, summary length, forums only, pause."""
+    """The settings: delivery mode, digest hour/day, summary length, forums only, pause,
+    sound, time zone (a list of common zones; ``now`` puts their offsets on the buttons)."""
     back = [_button("◀ Back", ShowSettings(chat_id, "main"))]
     if view == "hour":
         hours = [
             _button(_checked(f"{h:02d}:00", h == chat.digest_hour), SetHour(chat_id, h))
             for h in range(24)
         ]
-        return InlineKeyboardMarkup([*_chunks(hours, 4), back])
+        return _markup([*_chunks(hours, 4), back])
     if view == "weekday":
         days = [
             _button(_checked(name, d == chat.digest_weekday), SetWeekday(chat_id, d))
             for d, name in enumerate(WEEKDAYS)
         ]
-        return InlineKeyboardMarkup([*_chunks(days, 3), back])
+        return _markup([*_chunks(days, 3), back])
+    if view == "timezone":
+        zones = [
+            _button(
+                _checked(_zone_label(name, now), name == chat.timezone), SetTimezone(chat_id, name)
+            )
+            for name in COMMON_ZONES
+        ]
+        return _markup([*_chunks(zones, 2), back])
     modes: list[tuple[Mode, str]] = [
         ("instant", "⚡ Instant"),
         ("daily", "📰 Daily"),
@@ -354,28 +536,124 @@ def settings_keyboard(
             _button(pause, SetPaused(chat_id, not chat.paused)),
         ]
     )
-    rows.append([_button(f"🌐 Time zone: {chat.timezone}", TimezoneHint(chat_id))])
+    sound = "🔕 Silent: on" if chat.silent else "🔔 Silent: off"
+    rows.append([_button(sound, SetSilent(chat_id, not chat.silent))])
+    rows.append([_button(f"🌐 Time zone: {chat.timezone}", ShowSettings(chat_id, "timezone"))])
     rows.append([_button("🏷 Topics", ShowTopics(chat_id, 0))])
-    return InlineKeyboardMarkup(rows)
+    return _markup(rows)
+
+
+def _zone_label(name: str, now: datetime | None) -> str:
+    """ "Shanghai · UTC+8": the zone's city, and its offset at ``now`` when given."""
+    city = name.rsplit("/", 1)[-1].replace("_", " ")
+    if now is None:
+        return city
+    offset = now.astimezone(zone(name)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    shown = format_offset(minutes)
+    return city if city == shown else f"{city} · {shown}"
 
 
 def unsubscribe_keyboard(
-    chat_id: int, topics: Sequence[str], rules: Sequence[tuple[int, str]]
+    chat_id: int, topics: Sequence[str], rules: Sequence[tuple[int, str]], page: int = 0
 ) -> InlineKeyboardMarkup:
-    """One ❌ button per chosen topic and per keyword rule (id, query), then "everything"."""
-    rows: list[list[InlineKeyboardButton]] = []
-    for slug in topics:
-        topic = topic_by_slug(slug)
-        if topic is not None:
-            rows.append([_button(f"❌ {topic_label(topic)}", RemoveTopic(chat_id, slug))])
-    for rule_id, query in rules:
-        rows.append([_button(f"❌ 🔎 {_shorten(query, 48)}", RemoveRule(chat_id, rule_id))])
+    """One ❌ button per chosen topic and per keyword rule (id, query), UNSUBSCRIBE_PER_PAGE
+    a page, then "everything" (which asks first)."""
+    items: list[tuple[str, str | int]] = [
+        (f"❌ {topic_label(topic)}", topic.slug)
+        for topic in (topic_by_slug(slug) for slug in topics)
+        if topic is not None
+    ]
+    items += [(f"❌ 🔎 {_shorten(query, 48)}", rule_id) for rule_id, query in rules]
+    pages = min(max(-(-len(items) // UNSUBSCRIBE_PER_PAGE), 1), MAX_UNSUBSCRIBE_PAGES)
+    page = min(max(page, 0), pages - 1)
+    shown = items[page * UNSUBSCRIBE_PER_PAGE : (page + 1) * UNSUBSCRIBE_PER_PAGE]
+    rows = [[_button(label, _remove(chat_id, key, page))] for label, key in shown]
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(_button("◀", ShowUnsubscribe(chat_id, page - 1)))
+        nav.append(_button(f"{page + 1}/{pages}", ShowUnsubscribe(chat_id, page)))
+        if page < pages - 1:
+            nav.append(_button("▶", ShowUnsubscribe(chat_id, page + 1)))
+        rows.append(nav)
     rows.append([_button("🗑 Everything", RemoveAll(chat_id))])
-    return InlineKeyboardMarkup(rows)
+    return _markup(rows)
+
+
+def _remove(chat_id: int, key: str | int, page: int) -> Action:
+    # A topic is named by its slug, a rule by its row id.
+    if isinstance(key, str):
+        return RemoveTopic(chat_id, key, page)
+    return RemoveRule(chat_id, key, page)
 
 
 def events_keyboard(chat_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button("📅 Add to calendar (.ics)", EventsCalendar(chat_id))]])
+    return _markup([[_button("📅 Add to calendar (.ics)", EventsCalendar(chat_id))]])
+
+
+def confirm_keyboard(yes: str, action: ConfirmClear | ConfirmStop) -> InlineKeyboardMarkup:
+    """The confirmation asked before something is deleted: ``yes`` or cancel."""
+    return _markup([[_button(yes, action)], [_button("✖ Cancel", CancelConfirm(action.chat_id))]])
+
+
+def list_keyboard(
+    page: ListPage, article_ids: Sequence[int], *, first_number: int, has_next: bool
+) -> InlineKeyboardMarkup:
+    """Under a result list: a numbered button per entry (opens its card), then ◀ ▶."""
+    chat_id = page.chat_id
+    opens = [
+        _button(str(number), OpenCard(chat_id, article_id))
+        for number, article_id in enumerate(article_ids, first_number)
+    ]
+    rows = _chunks(opens, 5)
+    nav = []
+    if page.list_page > 0:
+        nav.append(_button("◀", _page(page, page.list_page - 1)))
+    if has_next and page.list_page < MAX_LIST_PAGES - 1:
+        nav.append(_button("▶", _page(page, page.list_page + 1)))
+    if nav:
+        rows.append(nav)
+    return _markup(rows)
+
+
+def _page(page: ListPage, number: int) -> ListPage:
+    return ListPage(page.chat_id, page.search_id, number, page.size, page.anchor)
+
+
+def card_keyboard(
+    chat_id: int, article_id: int, *, calendar: bool, mute: str | None
+) -> InlineKeyboardMarkup | None:
+    """Under a card: 📅 add the forum to a calendar (when it is one with dates), 🔕 mute
+    the chat's topic the card came for (``mute``, a slug). None when there is neither."""
+    row = []
+    if calendar:
+        row.append(_button("📅 Add to calendar", CardCalendar(chat_id, article_id)))
+    if mute is not None and topic_by_slug(mute) is not None:
+        row.append(mute_button(chat_id, mute))
+    return _markup([row]) if row else None
+
+
+def mute_button(chat_id: int, slug: str) -> InlineKeyboardButton:
+    return _button(f"🔕 Mute {hashtag(slug)}", MuteTopic(chat_id, slug))
+
+
+def unmute_button(chat_id: int, slug: str) -> InlineKeyboardButton:
+    return _button(f"↩️ Undo: follow {hashtag(slug)}", UnmuteTopic(chat_id, slug))
+
+
+def swap_button(
+    markup: InlineKeyboardMarkup | None, old_data: str, new: InlineKeyboardButton
+) -> InlineKeyboardMarkup:
+    """``markup`` with the button whose data is ``old_data`` replaced by ``new`` (added in a
+    row of its own if it is not there: the message may have lost its keyboard)."""
+    rows = [list(row) for row in (markup.inline_keyboard if markup is not None else ())]
+    for row in rows:
+        for index, button in enumerate(row):
+            if button.callback_data == old_data:
+                row[index] = new
+                return _markup(rows)
+    return _markup([*rows, [new]])
 
 
 def _chunks(buttons: Sequence[InlineKeyboardButton], size: int) -> list[list[InlineKeyboardButton]]:

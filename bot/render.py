@@ -1,4 +1,5 @@
-"""Message rendering: article cards, digests, event lines and the /events list.
+"""Message rendering: article cards, digests, event lines, the /events list and the result
+lists of /latest and /search.
 
 Pure functions from plain data (``ArticleCard``) to Telegram HTML (``parse_mode=HTML``) or to
 plain terminal text. Every string that came from a feed is cut to a sane length *before* it is
@@ -14,9 +15,8 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from db.models import Article
 from summaries.errors import SummariesError
@@ -27,6 +27,7 @@ from summaries.topics import hashtag
 __all__ = [
     "MAX_MESSAGE",
     "ArticleCard",
+    "append_line",
     "card_from_article",
     "event_dates",
     "event_place",
@@ -35,11 +36,14 @@ __all__ = [
     "format_month",
     "forum_name",
     "next_deadline",
+    "pack_lines",
     "render_card",
     "render_card_text",
     "render_digest",
     "render_event_line",
     "render_events",
+    "render_list",
+    "render_reason",
     "safe_url",
     "utf16_len",
     "visible_len",
@@ -64,6 +68,11 @@ _DEADLINE_LABELS = {
 }
 _MAX_ORGANIZERS = 3
 _MAX_HASHTAGS = 5
+_LIST_TITLE_CAP = 150
+_REASON_RULE_CAP = 40
+_MAX_REASONS = 3
+_BECAUSE = "💡 because: "
+_RULE_WORD = "rule"
 # When an article has no stored summary, this much of its text stands in for one.
 _FALLBACK_SENTENCES = 2
 _FALLBACK_CHARS = 300
@@ -252,7 +261,7 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def _local_date(moment: datetime, tz: ZoneInfo) -> date:
+def _local_date(moment: datetime, tz: tzinfo) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(tz).date()
@@ -359,7 +368,7 @@ def _identity(text: str) -> str:
 
 
 def render_event_line(
-    event: EventFacts, *, now: datetime, tz: ZoneInfo | None = None, title: str = ""
+    event: EventFacts, *, now: datetime, tz: tzinfo | None = None, title: str = ""
 ) -> str:
     """📅 dates (upcoming/on now/past) · 📍 venue, city · 🏛 organizers · 👥 attendance.
 
@@ -368,7 +377,7 @@ def render_event_line(
     name says more than the article's ``title`` (a report titled "Experts gather in
     Shenzhen"), a "🎤 name" line comes first.
     """
-    today = _local_date(now, tz or ZoneInfo("UTC"))
+    today = _local_date(now, tz or UTC)
     line = _SEPARATOR.join(_event_parts(event, today, markup=True))
     name = forum_name(event, title)
     if name:
@@ -405,7 +414,7 @@ class _CardText:
     hashtags: str
 
 
-def _card_text(card: ArticleCard, *, sentences: int, tz: ZoneInfo) -> _CardText:
+def _card_text(card: ArticleCard, *, sentences: int, tz: tzinfo) -> _CardText:
     count = min(max(sentences, MIN_SENTENCES), MAX_SENTENCES)
     source = _truncate(_one_line(card.source), _SOURCE_CAP)
     day = format_date(_local_date(card.published, tz))
@@ -449,16 +458,24 @@ def render_card(
     card: ArticleCard,
     *,
     sentences: int,
-    tz: ZoneInfo,
+    tz: tzinfo,
     now: datetime,
     limit: int = MAX_MESSAGE,
+    reason: str = "",
 ) -> str:
-    """One article as HTML: linked title; source · date; event line; summary; hashtags.
+    """One article as HTML: linked title; source · date; event line; summary; hashtags;
+    then ``reason`` (an HTML line from ``render_reason``) when given.
 
     ``sentences`` (clamped to 1–5) summary sentences are shown. A card whose visible text
     would exceed ``limit`` UTF-16 units is trimmed: the summary is shortened; under a limit
-    too small for that, hashtags, event line and byline go, and the title is cut last.
+    too small for that, the reason, hashtags, event line and byline go, and the title is
+    cut last.
     """
+    if reason:
+        room = limit - visible_len(reason) - 1
+        body = render_card(card, sentences=sentences, tz=tz, now=now, limit=max(room, 1))
+        if visible_len(body) <= room:
+            return f"{body}\n{reason}"
     text = _card_text(card, sentences=sentences, tz=tz)
     event_line = (
         render_event_line(card.event, now=now, tz=tz, title=card.title) if card.event else ""
@@ -484,7 +501,33 @@ def render_card(
     return _card_html(text, "")
 
 
-def render_card_text(card: ArticleCard, *, sentences: int, tz: ZoneInfo, now: datetime) -> str:
+def render_reason(topics: Sequence[str], rules: Sequence[str]) -> str:
+    """ "💡 because: #microbiology · rule crispr" (HTML, rules in <code>) for the topics and
+    keyword rules an article met; "" when it met none (a /search result, say)."""
+    parts = [_escape(hashtag(slug)) for slug in dict.fromkeys(topics) if _one_line(slug)]
+    parts += [
+        f"{_RULE_WORD} <code>{_escape(_truncate(_one_line(rule), _REASON_RULE_CAP))}</code>"
+        for rule in dict.fromkeys(rules)
+        if _one_line(rule)
+    ]
+    if not parts:
+        return ""
+    shown = _SEPARATOR.join(parts[:_MAX_REASONS])
+    if len(parts) > _MAX_REASONS:
+        shown += f" +{len(parts) - _MAX_REASONS}"
+    return f"{_BECAUSE}{shown}"
+
+
+def append_line(markup: str, line: str, *, limit: int = MAX_MESSAGE) -> str:
+    """``markup`` with ``line`` under it when both fit in ``limit`` visible UTF-16 units;
+    ``markup`` alone when they would not (the line is the extra, never the message)."""
+    if not line:
+        return markup
+    joined = f"{markup}\n{line}"
+    return joined if visible_len(joined) <= limit else markup
+
+
+def render_card_text(card: ArticleCard, *, sentences: int, tz: tzinfo, now: datetime) -> str:
     """The same card as plain terminal text (no markup, nothing escaped)."""
     text = _card_text(card, sentences=sentences, tz=tz)
     lines = [text.title]
@@ -504,6 +547,51 @@ def render_card_text(card: ArticleCard, *, sentences: int, tz: ZoneInfo, now: da
     if text.hashtags:
         lines.append(text.hashtags)
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Result lists (/latest, /search) and long lists of lines
+# --------------------------------------------------------------------------------------------
+
+
+def render_list(
+    cards: Sequence[ArticleCard], *, heading: str, first_number: int, tz: tzinfo
+) -> str:
+    """A compact list: ``heading`` (HTML) then one numbered entry per card (its linked
+    title, then source · date), in the order given. Numbers start at ``first_number``, as
+    the buttons that open the cards do. Up to ten entries always fit in one message: titles
+    are capped, sources too."""
+    lines = [heading]
+    for number, card in enumerate(cards, first_number):
+        title = _escape(_truncate(_one_line(card.title), _LIST_TITLE_CAP) or "(untitled)")
+        url = safe_url(card.url)
+        if url is not None:
+            title = f'<a href="{_escape(url)}">{title}</a>'
+        source = _truncate(_one_line(card.source), _SOURCE_CAP)
+        day = format_date(_local_date(card.published, tz))
+        byline = _escape(_SEPARATOR.join(p for p in (source, day) if p))
+        lines.append(f"<b>{number}.</b> {title}\n      <i>{byline}</i>")
+    return _BLOCK_GAP.join(lines)
+
+
+def pack_lines(lines: Sequence[str], *, limit: int = MAX_MESSAGE) -> list[str]:
+    """Lines (HTML, each whole tags) joined into as few messages as fit under ``limit``
+    visible UTF-16 units, split between lines only. A line longer than ``limit`` on its own
+    is the caller's bug: it goes alone and Telegram will refuse it."""
+    messages: list[str] = []
+    current: list[str] = []
+    used = 0
+    for line in lines:
+        size = visible_len(line)
+        extra = size + (1 if current else 0)
+        if current and used + extra > limit:
+            messages.append("\n".join(current))
+            current, used, extra = [], 0, size
+        current.append(line)
+        used += extra
+    if current:
+        messages.append("\n".join(current))
+    return messages
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,7 +676,7 @@ def render_digest(
     *,
     period: str,
     sentences: int,
-    tz: ZoneInfo,
+    tz: tzinfo,
     now: datetime,
 ) -> list[str]:
     """A digest: header, forums (soonest first) then news (newest first), as messages.
@@ -656,7 +744,7 @@ def _event_entry(card: ArticleCard, event: EventFacts, today: date) -> str:
     return "\n".join(lines)
 
 
-def render_events(cards: list[ArticleCard], *, tz: ZoneInfo, now: datetime) -> list[str]:
+def render_events(cards: list[ArticleCard], *, tz: tzinfo, now: datetime) -> list[str]:
     """/events: forums that have not ended (by the chat's calendar), soonest first.
 
     Each entry shows the dates, the event's name (or the article title) linked to the

@@ -1,10 +1,16 @@
 """Routing: turning new articles and due digests into outbox rows for subscribed chats.
 
-``route_articles`` runs after each ingest pass on the new, announced articles: every
-matching chat gets one ChatArticle row (the guard that an article reaches a chat at most
-once) and, in instant mode, a delivery of the rendered card; digest-mode chats get the
-match marked pending. ``send_due_digests`` turns the pending matches of chats whose digest
-slot has come into digest deliveries. Both are idempotent; the caller wakes the outbox.
+``route_pending`` routes what the database says is stored and not routed yet
+(``articles.routed_at`` NULL), oldest first: every matching chat gets one ChatArticle row
+(the guard that an article reaches a chat at most once) and, in instant mode, a delivery of
+the rendered card; digest-mode chats get the match marked pending. The matches and the
+article's ``routed_at`` are written in one transaction, so an article is routed exactly
+once whatever stops the process: a crash before the commit leaves it queued, after it
+leaves nothing to do. The ingest shell calls it as each feed's articles are stored and at
+the start and end of every pass (what an earlier process stored and did not route).
+``route_articles`` routes given articles (and marks them routed). ``send_due_digests``
+turns the pending matches of chats whose digest slot has come into digest deliveries. All
+are idempotent; the caller wakes the outbox.
 
 Rows are written with bulk INSERT/UPDATE statements: one article can match thousands of
 chats, and row-by-row ORM flushes would hold SQLite's write lock for many seconds.
@@ -28,7 +34,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.digests import DIGEST_MODES, digest_due, zone
 from bot.matching import Subscription, matches
 from bot.render import ArticleCard, card_from_article, render_card, render_digest
+from db import articles as articles_db
 from db import chats as chats_db
+from db.engine import transaction
 from db.models import Article, Chat, ChatArticle, Delivery
 from summaries.rules import KeywordRule, RuleError, parse_rule
 
@@ -41,6 +49,9 @@ CATCH_UP_PERIOD = "catch-up"
 # Chats handled per digest transaction, and ids per IN (...) list.
 DIGEST_BATCH = 200
 IN_CHUNK = 500
+
+# Articles routed per transaction.
+ROUTE_BATCH = 200
 
 _T = TypeVar("_T")
 
@@ -56,49 +67,74 @@ class _Target:
     thread_id: int | None
 
 
+async def route_pending(
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime, batch: int = ROUTE_BATCH
+) -> int:
+    """Route every article stored and not routed yet, oldest first, ``batch`` articles per
+    transaction; returns how many (chat, article) matches were new. db.errors.StorageError
+    when the database fails: what was not committed stays queued."""
+    total = 0
+    while True:
+        async with transaction(sessions) as session:
+            ids = await articles_db.unrouted_article_ids(session, limit=batch)
+            if ids:
+                total += await _route(session, ids, now=now)
+                await articles_db.mark_routed(session, ids, now=now)
+        if len(ids) < batch:
+            return total
+
+
 async def route_articles(
     sessions: async_sessionmaker[AsyncSession], article_ids: Sequence[int], *, now: datetime
 ) -> int:
-    """Match new articles to subscribed chats; returns how many (chat, article) matches
-    were new. Articles not to be announced (a new feed's backlog) are skipped.
+    """Match these articles to subscribed chats and mark them routed; returns how many
+    (chat, article) matches were new. Articles not to be announced (a new feed's backlog)
+    are skipped.
     """
     ids = sorted(set(article_ids))
     if not ids:
         return 0
-    async with sessions() as session, session.begin():
-        articles = (
-            await session.exec(
-                select(Article)
-                .where(col(Article.id).in_(ids), col(Article.announce).is_(True))
-                .order_by(col(Article.published), col(Article.id))
-            )
-        ).all()
-        subscribed = await chats_db.subscriptions(session) if articles else []
-        if not subscribed:
-            return 0
-        # Plain values, read once: ORM attribute access per (article, chat) pair adds up.
-        targets = [
-            (
-                _Target(
-                    s.chat.id,
-                    s.chat.mode in DIGEST_MODES,
-                    s.chat.summary_sentences,
-                    s.chat.timezone,
-                    s.chat.thread_id,
-                ),
-                subscription(s.chat.id, s.topics, s.rules, s.chat.forums_only),
-            )
-            for s in subscribed
-        ]
-        seen = await _routed(session, [a.id for a in articles if a.id is not None])
-        sources = await chats_db.article_sources(session, ids)
-        # Matching thousands of chats is CPU work: off the event loop, so the bot stays
-        # responsive while a big pass is routed.
-        matched, deliveries = await asyncio.to_thread(
-            _plan_routes, articles, targets, seen, sources, now
+    async with transaction(sessions) as session:
+        routed = await _route(session, ids, now=now)
+        await articles_db.mark_routed(session, ids, now=now)
+    return routed
+
+
+async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> int:
+    """Route the announced articles among ``ids`` in the caller's transaction."""
+    articles = (
+        await session.exec(
+            select(Article)
+            .where(col(Article.id).in_(list(ids)), col(Article.announce).is_(True))
+            .order_by(col(Article.published), col(Article.id))
         )
-        await _insert(session, ChatArticle, matched)
-        await _insert(session, Delivery, deliveries)
+    ).all()
+    subscribed = await chats_db.subscriptions(session) if articles else []
+    if not subscribed:
+        return 0
+    # Plain values, read once: ORM attribute access per (article, chat) pair adds up.
+    targets = [
+        (
+            _Target(
+                s.chat.id,
+                s.chat.mode in DIGEST_MODES,
+                s.chat.summary_sentences,
+                s.chat.timezone,
+                s.chat.thread_id,
+            ),
+            subscription(s.chat.id, s.topics, s.rules, s.chat.forums_only),
+        )
+        for s in subscribed
+    ]
+    seen = await _routed(session, [a.id for a in articles if a.id is not None])
+    sources = await chats_db.article_sources(session, list(ids))
+    # Matching thousands of chats is CPU work: off the event loop, so the bot stays
+    # responsive while a big pass is routed.
+    matched, deliveries = await asyncio.to_thread(
+        _plan_routes, articles, targets, seen, sources, now
+    )
+    await _insert(session, ChatArticle, matched)
+    await _insert(session, Delivery, deliveries)
     if matched:
         log.info("routed %d new match(es), %d instant deliveries", len(matched), len(deliveries))
     return len(matched)

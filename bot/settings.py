@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     feeds: Path | None = None  # a file of feed URLs (one a line) or OPML
     poll_interval: float = Field(default=600.0, gt=0)
     max_feed_errors: int = Field(default=10, ge=1)
+    # Seconds for one feed as a whole (its fetch, parsing and article pages): a slow feed
+    # costs its own pages, never another feed's wait.
+    feed_deadline: float = Field(default=180.0, gt=0)
     http_connect_timeout: float = Field(default=10.0, gt=0)
     http_read_timeout: float = Field(default=20.0, gt=0)
     http_total_timeout: float = Field(default=60.0, gt=0)

@@ -1,26 +1,38 @@
-"""Chat queries: chats and their settings, topics and keyword rules, and the article
-lookups subscribers make (/latest, /search, /events).
+"""Chat queries: chats and their settings, topics, keyword rules and saved searches, and
+the article lookups subscribers make (/latest, /search, /events, cards opened from lists).
 
 Callers own the transaction (``async with sessions() as s, s.begin():``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypedDict, Unpack
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Article, ArticleSource, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, Feed
-from summaries.rules import parse_rule
+from db.models import (
+    Article,
+    ArticleSource,
+    Chat,
+    ChatArticle,
+    ChatRule,
+    ChatSearch,
+    ChatTopic,
+    Delivery,
+    Feed,
+)
 from summaries.topics import TOPICS, topic_by_slug
 
 # /latest and /events scan this many recent rows and filter them in Python.
 SCAN_LIMIT = 500
+# Searches kept per chat for paging their lists; older ones answer "expired".
+KEEP_SEARCHES = 20
 
 
 class SettingsChange(TypedDict, total=False):
@@ -34,6 +46,9 @@ class SettingsChange(TypedDict, total=False):
     forums_only: bool
     paused: bool
     last_digest_at: datetime | None
+    silent: bool
+    quiet_start: int | None
+    quiet_end: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +83,31 @@ async def get_or_create_chat(
     the thread its pushes go to.
     """
     chat = await session.get(Chat, chat_id)
-    created = chat is None
     if chat is None:
-        chat = Chat(id=chat_id, type=chat_type, title=title, created_at=now, thread_id=thread_id)
-        session.add(chat)
-    else:
-        chat.type = chat_type
-        chat.title = title or chat.title
-        chat.active = True
-        chat.deactivated_reason = None
-        if thread_id is not None:
-            chat.thread_id = thread_id
+        # A user's first few messages arrive together and are handled at once: each finds
+        # no row. The first INSERT wins; the others do nothing and read the row it made.
+        new = Chat(id=chat_id, type=chat_type, title=title, created_at=now, thread_id=thread_id)
+        connection = await session.connection()
+        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
+            Chat
+        )
+        result = await session.exec(
+            insert.values(new.model_dump())
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(col(Chat.id))
+        )
+        created = result.first() is not None
+        found = await session.get(Chat, chat_id)
+        assert found is not None  # inserted now, or by the request that won
+        return found, created
+    chat.type = chat_type
+    chat.title = title or chat.title
+    chat.active = True
+    chat.deactivated_reason = None
+    if thread_id is not None:
+        chat.thread_id = thread_id
     await session.flush()
-    return chat, created
+    return chat, False
 
 
 async def update_settings(
@@ -102,7 +129,7 @@ async def delete_chat(session: AsyncSession, chat_id: int) -> bool:
     if chat is None:
         return False
     # Explicit deletes rather than trusting ON DELETE CASCADE: it needs a pragma on SQLite.
-    for model in (ChatTopic, ChatRule, ChatArticle, Delivery):
+    for model in (ChatTopic, ChatRule, ChatSearch, ChatArticle, Delivery):
         await session.exec(delete(model).where(col(model.chat_id) == chat_id))
     await session.delete(chat)
     await session.flush()
@@ -154,8 +181,9 @@ async def chat_rules(session: AsyncSession, chat_id: int) -> Sequence[ChatRule]:
 async def add_rule(
     session: AsyncSession, chat_id: int, query: str, *, now: datetime
 ) -> tuple[ChatRule, bool]:
-    """Store a keyword rule in canonical form; True if new. RuleError for a bad query."""
-    canonical = str(parse_rule(query))
+    """Store a keyword rule, given in canonical form (``str(parse_rule(...))``: storage
+    stores what it is given); True if new."""
+    canonical = query
     existing = (
         await session.exec(
             select(ChatRule).where(ChatRule.chat_id == chat_id, ChatRule.query == canonical)
@@ -169,6 +197,20 @@ async def add_rule(
     return rule, True
 
 
+async def has_rule(session: AsyncSession, chat_id: int, query: str) -> bool:
+    """Whether the chat follows the rule ``query`` (canonical form)."""
+    canonical = query
+    found = await session.exec(
+        select(ChatRule.id).where(ChatRule.chat_id == chat_id, ChatRule.query == canonical)
+    )
+    return found.first() is not None
+
+
+async def rule_count(session: AsyncSession, chat_id: int) -> int:
+    query = select(sa.func.count()).select_from(ChatRule).where(col(ChatRule.chat_id) == chat_id)
+    return int((await session.exec(query)).one())
+
+
 async def remove_rule(session: AsyncSession, chat_id: int, rule_id: int) -> ChatRule | None:
     """Remove one of the chat's rules by id; the removed rule, or None."""
     rule = await session.get(ChatRule, rule_id)
@@ -180,8 +222,8 @@ async def remove_rule(session: AsyncSession, chat_id: int, rule_id: int) -> Chat
 
 
 async def remove_rule_by_query(session: AsyncSession, chat_id: int, query: str) -> bool:
-    """Remove the rule equal to ``query`` once canonicalised. RuleError for a bad query."""
-    canonical = str(parse_rule(query))
+    """Remove the rule ``query`` (canonical form); True if the chat had it."""
+    canonical = query
     result = await session.exec(
         delete(ChatRule).where(col(ChatRule.chat_id) == chat_id, col(ChatRule.query) == canonical)
     )
@@ -227,6 +269,37 @@ async def subscriptions(session: AsyncSession) -> list[SubscribedChat]:
     ]
 
 
+async def subscriptions_of(
+    session: AsyncSession, chat_ids: Collection[int]
+) -> dict[int, SubscribedChat]:
+    """Some chats' subscriptions by chat id (whatever their state; unknown chats left out),
+    in three queries."""
+    ids = sorted(set(chat_ids))
+    if not ids:
+        return {}
+    chats = (await session.exec(select(Chat).where(col(Chat.id).in_(ids)))).all()
+    topics: dict[int, set[str]] = {}
+    topic_rows = await session.exec(
+        select(ChatTopic.chat_id, ChatTopic.slug).where(col(ChatTopic.chat_id).in_(ids))
+    )
+    for chat_id, slug in topic_rows.all():
+        topics.setdefault(chat_id, set()).add(slug)
+    rules: dict[int, list[str]] = {}
+    rule_rows = await session.exec(
+        select(ChatRule.chat_id, ChatRule.query)
+        .where(col(ChatRule.chat_id).in_(ids))
+        .order_by(col(ChatRule.id))
+    )
+    for chat_id, query in rule_rows.all():
+        rules.setdefault(chat_id, []).append(query)
+    return {
+        chat.id: SubscribedChat(
+            chat, frozenset(topics.get(chat.id, ())), tuple(rules.get(chat.id, ()))
+        )
+        for chat in chats
+    }
+
+
 async def subscription_of(session: AsyncSession, chat_id: int) -> SubscribedChat | None:
     """One chat's subscription (whatever its state), or None if the chat is unknown."""
     chat = await session.get(Chat, chat_id)
@@ -256,12 +329,30 @@ async def article_sources(session: AsyncSession, article_ids: Sequence[int]) -> 
 # ------------------------------------------------------------------------------ lookups
 
 
-async def recent_articles(session: AsyncSession, *, limit: int = SCAN_LIMIT) -> Sequence[Article]:
-    """The newest articles by publication time (then id), newest first."""
-    query = (
-        select(Article).order_by(col(Article.published).desc(), col(Article.id).desc()).limit(limit)
-    )
+async def recent_articles(
+    session: AsyncSession, *, limit: int = SCAN_LIMIT, max_id: int | None = None
+) -> Sequence[Article]:
+    """The newest articles by publication time (then id), newest first; with ``max_id``,
+    only those stored up to that id (so a list's later pages do not shift as news arrives).
+    """
+    query = select(Article)
+    if max_id is not None:
+        query = query.where(col(Article.id) <= max_id)
+    query = query.order_by(col(Article.published).desc(), col(Article.id).desc()).limit(limit)
     return (await session.exec(query)).all()
+
+
+async def newest_article_id(session: AsyncSession) -> int | None:
+    """The highest article id: what a list made now can see."""
+    return (await session.exec(select(sa.func.max(Article.id)))).one()
+
+
+async def articles_by_id(session: AsyncSession, article_ids: Collection[int]) -> dict[int, Article]:
+    ids = sorted(set(article_ids))
+    if not ids:
+        return {}
+    rows = (await session.exec(select(Article).where(col(Article.id).in_(ids)))).all()
+    return {a.id: a for a in rows if a.id is not None}
 
 
 async def search_articles(
@@ -270,18 +361,27 @@ async def search_articles(
     exclude: Sequence[str] = (),
     *,
     limit: int = 10,
+    offset: int = 0,
+    max_id: int | None = None,
 ) -> Sequence[Article]:
     """Articles whose title or text contains every ``include`` term and no ``exclude`` term
-    (case-insensitive substrings; LIKE wildcards in terms are taken literally), newest first.
+    (case-insensitive substrings; LIKE wildcards in terms are taken literally), newest first;
+    ``offset``, ``max_id`` as for a list's later pages.
     """
     if not include:
         return []
     query = select(Article)
+    if max_id is not None:
+        query = query.where(col(Article.id) <= max_id)
     for term in include:
         query = query.where(_contains(term))
     for term in exclude:
         query = query.where(sa.not_(_contains(term)))
-    query = query.order_by(col(Article.published).desc(), col(Article.id).desc()).limit(limit)
+    query = (
+        query.order_by(col(Article.published).desc(), col(Article.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
     return (await session.exec(query)).all()
 
 
@@ -306,6 +406,45 @@ async def upcoming_events(
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+# ------------------------------------------------------------------------------ searches
+
+
+async def save_search(session: AsyncSession, chat_id: int, query: str, *, now: datetime) -> int:
+    """The id of the chat's saved search for ``query`` (created or refreshed); only the
+    newest KEEP_SEARCHES per chat are kept."""
+    found = (
+        await session.exec(
+            select(ChatSearch).where(ChatSearch.chat_id == chat_id, ChatSearch.query == query)
+        )
+    ).first()
+    if found is None:
+        found = ChatSearch(chat_id=chat_id, query=query, created_at=now)
+        session.add(found)
+    else:
+        found.created_at = now
+    await session.flush()
+    assert found.id is not None
+    kept = (
+        select(ChatSearch.id)
+        .where(ChatSearch.chat_id == chat_id)
+        .order_by(col(ChatSearch.created_at).desc(), col(ChatSearch.id).desc())
+        .limit(KEEP_SEARCHES)
+    )
+    keep = [i for i in (await session.exec(kept)).all() if i is not None]
+    await session.exec(
+        delete(ChatSearch).where(
+            col(ChatSearch.chat_id) == chat_id, col(ChatSearch.id).not_in(keep)
+        )
+    )
+    return found.id
+
+
+async def saved_search(session: AsyncSession, chat_id: int, search_id: int) -> str | None:
+    """The query of one of the chat's saved searches; None if it is gone or not the chat's."""
+    found = await session.get(ChatSearch, search_id)
+    return found.query if found is not None and found.chat_id == chat_id else None
 
 
 def _taxonomy_order(slugs: Sequence[str]) -> list[str]:

@@ -8,6 +8,8 @@ that use it, so the sync engine (migrations' fast path, ``sciforum health``) sta
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from db.errors import MissingDatabaseDriver, UnsupportedDatabaseURL
+from db.errors import MissingDatabaseDriver, UnsupportedDatabaseURL, storage_error
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -122,8 +124,58 @@ def create_sync_engine(url: str, *, connect_timeout: int | None = None) -> sa.En
     return engine
 
 
+def shown_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.rsplit("@", maxsplit=1)[-1]
+
+
+def ping(url: str, *, connect_timeout: int) -> None:
+    """Connect and run ``SELECT 1``; StorageError (one line) when the database does not answer."""
+    engine = create_sync_engine(url, connect_timeout=connect_timeout)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        error = storage_error(exc)
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        engine.dispose()
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: PLC0415
     from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: PLC0415
 
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A fresh session in a transaction, committed on exit; the driver's errors (the commit's
+    included) leave as ``db.errors.StorageError``. Nothing loaded in it should outlive it."""
+    try:
+        async with sessions() as session, session.begin():
+            yield session
+    except Exception as exc:
+        error = storage_error(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+@asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A fresh session for reads; the driver's errors leave as ``db.errors.StorageError``."""
+    try:
+        async with sessions() as session:
+            yield session
+    except Exception as exc:
+        error = storage_error(exc)
+        if error is None:
+            raise
+        raise error from exc

@@ -1,4 +1,5 @@
-"""SQLModel tables: feeds, articles, and which feeds carried each article.
+"""SQLModel tables: feeds, articles and which feeds carried each article; chats, their
+subscriptions, searches and matches; broadcasts and the outbox.
 
 Times are stored as naive UTC (SQLite has no time zones) and always handed out as
 aware UTC datetimes by ``UTCDateTime``.
@@ -62,6 +63,15 @@ class Feed(SQLModel, table=True):
 
 class Article(SQLModel, table=True):
     __tablename__ = "articles"
+    __table_args__ = (
+        # Only the few articles not routed yet are indexed: routing finds them at once.
+        sa.Index(
+            "ix_articles_unrouted",
+            "id",
+            sqlite_where=sa.text("routed_at IS NULL"),
+            postgresql_where=sa.text("routed_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # Canonical URL: NULL allowed (entries without links); unique otherwise.
@@ -88,13 +98,20 @@ class Article(SQLModel, table=True):
     event_end: date | None = None
     summarized_at: datetime | None = Field(default=None, sa_column=_utc_column())
     summary_error: str | None = Field(default=None, sa_type=sa.String(1000))
+    # When routing matched the article to the chats (NULL: stored, not routed yet). Set in
+    # the transaction that writes its matches, so a crash between storing and routing
+    # leaves it NULL and the next routing run takes it.
+    routed_at: datetime | None = Field(default=None, sa_column=_utc_column())
 
 
 class ArticleSource(SQLModel, table=True):
     """One feed's entry that became (or duplicated) an article."""
 
     __tablename__ = "article_sources"
-    __table_args__ = (sa.UniqueConstraint("feed_id", "guid", name="uq_article_sources_feed_guid"),)
+    __table_args__ = (
+        sa.UniqueConstraint("feed_id", "guid", name="uq_article_sources_feed_guid"),
+        sa.Index("ix_article_sources_feed_entry_hash", "feed_id", "entry_hash"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     article_id: int = Field(
@@ -109,6 +126,9 @@ class ArticleSource(SQLModel, table=True):
     )
     guid: str = Field(sa_type=sa.String(2048))
     seen_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    # The entry's content hash as this feed carried it (summaries.decisions.entry_fingerprint):
+    # an entry that comes back under a new guid is recognised by it.
+    entry_hash: str | None = Field(default=None, sa_type=sa.String(64))
 
 
 def _chat_fk(*, primary_key: bool = False) -> Any:
@@ -142,6 +162,11 @@ class Chat(SQLModel, table=True):
     paused: bool = False
     thread_id: int | None = None  # forum topic (message_thread_id) the chat subscribed from
     last_digest_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    # Notifications: every message without a sound, or only between two local hours
+    # (quiet_start until quiet_end, across midnight when start > end; both or neither set).
+    silent: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    quiet_start: int | None = None
+    quiet_end: int | None = None
 
 
 class ChatTopic(SQLModel, table=True):
@@ -156,6 +181,18 @@ class ChatRule(SQLModel, table=True):
 
     __tablename__ = "chat_rules"
     __table_args__ = (sa.UniqueConstraint("chat_id", "query", name="uq_chat_rules_chat_query"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=_chat_fk())
+    query: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class ChatSearch(SQLModel, table=True):
+    """A /search a chat made, so its result list can be paged by a short id in a button."""
+
+    __tablename__ = "chat_searches"
+    __table_args__ = (sa.UniqueConstraint("chat_id", "query", name="uq_chat_searches_chat_query"),)
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=_chat_fk())
@@ -234,3 +271,21 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_utc_column())
     message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+def fit_to_columns(
+    table: str, values: dict[str, Any], *, whole: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """``values`` with every string cut to its column's width, so a long title fails on no
+    database (PostgreSQL refuses it, SQLite would store it). A column named in ``whole``
+    takes its value whole or not at all (None): a cut ETag or URL would be a wrong one.
+    """
+    columns = SQLModel.metadata.tables[table].c
+    fitted: dict[str, Any] = {}
+    for name, value in values.items():
+        width = getattr(columns[name].type, "length", None) if name in columns else None
+        if isinstance(value, str) and width is not None and len(value) > width:
+            fitted[name] = None if name in whole else value[: width - 1] + "…"
+        else:
+            fitted[name] = value
+    return fitted

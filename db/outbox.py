@@ -1,6 +1,12 @@
 """Outbox queries: delivery rows (enqueue, pick due, mark), broadcasts and their progress,
 and chat deactivation / migration on Telegram's answers.
 
+``settle`` is the row rule book, pure: a row's status and attempts, what Telegram answered
+and ``now`` in, the row's next state out (sent; retried later; given up after
+``max_attempts``; a 429 flood wait not counted as an attempt; blocked; a row settled
+meanwhile, e.g. cancelled, left alone unless the send went through). ``apply_change``
+writes it.
+
 Callers own the transaction (``async with sessions() as s, s.begin():``). Set-based work
 (a broadcast to every chat, marking a batch sent, moving a chat) is one statement each, so
 5,000 chats cost a handful of round trips, not 5,000.
@@ -10,14 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.errors import DatabaseError
+from db.errors import BroadcastNotFound
 from db.models import Broadcast, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, UTCDateTime
 
 PENDING = "pending"
@@ -31,10 +38,6 @@ _ERROR_WIDTH = 500
 _REASON_WIDTH = 300
 
 
-class BroadcastNotFound(DatabaseError):
-    """No broadcast has that id."""
-
-
 @dataclass(frozen=True, slots=True)
 class BroadcastProgress:
     total: int
@@ -43,6 +46,87 @@ class BroadcastProgress:
     failed: int
     pending: int
     cancelled: int
+
+
+Answer = Literal["sent", "flood", "retry", "fail", "blocked"]
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What one send came to, as the outbox classified Telegram's answer."""
+
+    answer: Answer
+    detail: str = ""
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    """A delivery row's next state."""
+
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None = None  # None: unchanged
+    message_id: int | None = None
+    sent_at: datetime | None = None
+
+
+def settle(
+    *,
+    status: str,
+    attempts: int,
+    result: SendResult,
+    now: datetime,
+    retry_delay: float,
+    max_attempts: int,
+) -> RowChange | None:
+    """The row's next state after a send (pure); None leaves the row as it is.
+
+    ``retry_delay`` is the wait before the next try (the caller's backoff for this
+    attempt). A confirmed send is recorded whatever the row's status: a row cancelled or
+    blocked while its send was in flight did reach the chat. Anything else changes only a
+    pending row. A flood wait (429) is Telegram pacing the bot, not the row's fault: no
+    attempt is counted and the row stays due (the wait itself is paced in memory).
+    """
+    detail = _clip(result.detail, _ERROR_WIDTH) if result.detail else None
+    if result.answer == "sent":
+        return RowChange(SENT, attempts + 1, None, message_id=result.message_id, sent_at=now)
+    if status != PENDING:
+        return None
+    if result.answer == "flood":
+        return RowChange(PENDING, attempts, detail, next_attempt_at=now)
+    if result.answer == "blocked":
+        return RowChange(BLOCKED, attempts, detail)
+    if result.answer == "retry" and attempts + 1 < max_attempts:
+        later = now + timedelta(seconds=max(retry_delay, 0.0))
+        return RowChange(PENDING, attempts + 1, detail, next_attempt_at=later)
+    return RowChange(FAILED, attempts + 1, detail)
+
+
+async def apply_change(
+    session: AsyncSession, delivery_id: int, change: RowChange, *, expected_status: str
+) -> bool:
+    """Write ``settle``'s answer, if the row still has ``expected_status`` (a cancel or a
+    block that came first wins, except over a confirmed send); True if it was written."""
+    deliveries = _table("deliveries")
+    values: dict[str, object] = {
+        "status": change.status,
+        "attempts": change.attempts,
+        "last_error": change.last_error,
+    }
+    if change.next_attempt_at is not None:
+        values["next_attempt_at"] = sa.bindparam(
+            "b_next", change.next_attempt_at, type_=UTCDateTime()
+        )
+    if change.status == SENT:
+        values["message_id"] = change.message_id
+        values["sent_at"] = sa.bindparam("b_sent", change.sent_at, type_=UTCDateTime())
+    stmt = deliveries.update().where(deliveries.c.id == delivery_id)
+    if change.status != SENT:
+        stmt = stmt.where(deliveries.c.status == expected_status)
+    result = await session.exec(stmt.values(**values))
+    return bool(result.rowcount)
 
 
 def _table(name: str) -> sa.Table:

@@ -1,20 +1,24 @@
-"""Queries: every read and write the bot and the CLI make, as async functions over a session.
+"""Feed queries: feeds as the admin commands and the CLI see them (ORM rows), and as the
+ingest shell sees them (``FeedRow`` records in, ``FeedChanges`` out). Article queries are
+in ``db.articles``.
 
-Callers own the transaction (``async with sessions() as s, s.begin():``) unless a
-function says it commits.
+Callers own the transaction (``async with sessions() as s, s.begin():``, or
+``db.engine.transaction``) unless a function says it commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.errors import FeedExists, FeedNotFound
-from db.models import Article, ArticleSource, Feed
+from db.models import Feed, fit_to_columns
 
 
 async def add_feed(
@@ -93,14 +97,93 @@ async def remove_feed(session: AsyncSession, ref: str) -> Feed:
     return feed
 
 
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A feed as the ingest shell needs it: plain values, safe to keep across awaits."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    ttl_seconds: int | None
+    consecutive_errors: int
+    last_success: datetime | None
+    title: str | None
+    site_url: str | None
+    topics: tuple[str, ...]
+
+
+class FeedChanges(TypedDict, total=False):
+    """Feed columns an ingest pass writes (db.models.Feed)."""
+
+    url: str
+    title: str | None
+    site_url: str | None
+    etag: str | None
+    last_modified: str | None
+    ttl_seconds: int | None
+    last_checked: datetime
+    last_success: datetime
+    next_check: datetime
+    consecutive_errors: int
+    last_error: str | None
+    enabled: bool
+    disabled_reason: str | None
+
+
+# Columns whose value is used whole or not at all: a cut ETag, date or URL is a wrong one.
+_WHOLE_VALUES = frozenset({"url", "site_url", "etag", "last_modified"})
+
+
+def _row(feed: Feed) -> FeedRow:
+    assert feed.id is not None  # loaded from the database
+    return FeedRow(
+        id=feed.id,
+        url=feed.url,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        ttl_seconds=feed.ttl_seconds,
+        consecutive_errors=feed.consecutive_errors,
+        last_success=feed.last_success,
+        title=feed.title,
+        site_url=feed.site_url,
+        topics=tuple(feed.topics or ()),
+    )
+
+
 async def due_feeds(
     session: AsyncSession, *, now: datetime, include_all: bool = False
-) -> Sequence[Feed]:
+) -> list[FeedRow]:
     """Enabled feeds whose next check has come (every enabled feed with ``include_all``)."""
     query = select(Feed).where(col(Feed.enabled).is_(True))
     if not include_all:
         query = query.where(sa.or_(col(Feed.next_check).is_(None), col(Feed.next_check) <= now))
-    return (await session.exec(query.order_by(col(Feed.next_check), col(Feed.id)))).all()
+    feeds = (await session.exec(query.order_by(col(Feed.next_check), col(Feed.id)))).all()
+    return [_row(feed) for feed in feeds]
+
+
+async def feed_id_by_url(session: AsyncSession, url: str) -> int | None:
+    return (await session.exec(select(Feed.id).where(Feed.url == url))).first()
+
+
+async def update_feed(
+    session: AsyncSession, feed_id: int, changes: FeedChanges, *, add_error: bool = False
+) -> bool:
+    """Write a poll's outcome to the feed (one UPDATE); ``add_error`` counts one more error
+    in its total. Strings are fitted to their columns (``fit_to_columns``): an over-long
+    ETag, Last-Modified or URL is not stored (a new URL that long is not followed), an
+    over-long title is cut. False when the feed is gone (removed meanwhile): nothing to do.
+    """
+    values = fit_to_columns("feeds", dict(changes), whole=_WHOLE_VALUES)
+    if "url" in values and values["url"] is None:
+        del values["url"]
+    table = SQLModel.metadata.tables["feeds"]
+    if add_error:
+        values["total_errors"] = table.c.total_errors + 1
+    if not values:
+        return True
+    result = await session.exec(table.update().where(table.c.id == feed_id).values(**values))
+    return bool(result.rowcount)
 
 
 async def next_due_time(session: AsyncSession) -> datetime | None:
@@ -110,52 +193,3 @@ async def next_due_time(session: AsyncSession) -> datetime | None:
     if result is not None and result.tzinfo is None:
         result = result.replace(tzinfo=UTC)
     return result
-
-
-async def known_guids(session: AsyncSession, feed_id: int, guids: Sequence[str]) -> set[str]:
-    if not guids:
-        return set()
-    query = select(ArticleSource.guid).where(
-        ArticleSource.feed_id == feed_id, col(ArticleSource.guid).in_(list(guids))
-    )
-    return set((await session.exec(query)).all())
-
-
-async def recent_article_keys(
-    session: AsyncSession, *, since: datetime
-) -> Sequence[tuple[int, str | None, str, int | None]]:
-    """(id, url, content_hash, simhash) of articles first seen since ``since``."""
-    query = select(Article.id, Article.url, Article.content_hash, Article.simhash).where(
-        col(Article.first_seen) >= since
-    )
-    rows = (await session.exec(query)).all()
-    return [(int(r[0]), r[1], r[2], r[3]) for r in rows if r[0] is not None]
-
-
-async def article_id_by_url(session: AsyncSession, url: str) -> int | None:
-    return (await session.exec(select(Article.id).where(Article.url == url))).first()
-
-
-async def link_source(
-    session: AsyncSession, *, article_id: int, feed_id: int, guid: str, now: datetime
-) -> None:
-    session.add(ArticleSource(article_id=article_id, feed_id=feed_id, guid=guid, seen_at=now))
-
-
-async def article_count(session: AsyncSession) -> int:
-    return (await session.exec(select(sa.func.count()).select_from(Article))).one()
-
-
-async def articles_since(session: AsyncSession, since: datetime) -> Sequence[Article]:
-    query = select(Article).where(col(Article.first_seen) >= since).order_by(col(Article.id))
-    return (await session.exec(query)).all()
-
-
-async def article_feeds(session: AsyncSession, article_id: int) -> Sequence[Feed]:
-    query = (
-        select(Feed)
-        .join(ArticleSource, col(ArticleSource.feed_id) == col(Feed.id))
-        .where(ArticleSource.article_id == article_id)
-        .order_by(col(ArticleSource.id))
-    )
-    return (await session.exec(query)).all()

@@ -7,7 +7,7 @@ Calendar boundaries are UTC: "today" starts at 00:00 UTC, "this week" on Monday 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -189,3 +189,45 @@ async def feed_article_counts(
         int(feed_id): FeedArticleCounts(total=int(total), week=int(week))
         for feed_id, total, week in (await session.exec(query)).all()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class DailySeries:
+    """Per-day counts for the /stats chart, oldest day first, the last being today (UTC)."""
+
+    days: tuple[date, ...]
+    articles: dict[str, tuple[int, ...]]  # primary topic slug ("" = none) -> new articles a day
+    deliveries: tuple[int, ...]  # messages Telegram confirmed a day
+
+
+async def daily_series(session: AsyncSession, *, now: datetime, days: int = 30) -> DailySeries:
+    """New articles per day by primary topic and deliveries per day, over ``days`` days."""
+    first = day_start(now) - timedelta(days=days - 1)
+    span = tuple((first + timedelta(days=i)).date() for i in range(days))
+    index = {day: i for i, day in enumerate(span)}
+    per_topic: dict[str, list[int]] = {}
+    rows = await session.exec(
+        select(Article.first_seen, Article.topics).where(col(Article.first_seen) >= first)
+    )
+    for seen, topics in rows.all():
+        position = index.get(seen.astimezone(UTC).date())
+        if position is None:
+            continue
+        slug = topics[0] if isinstance(topics, list) and topics else ""
+        per_topic.setdefault(str(slug), [0] * days)[position] += 1
+    # Deliveries can number hundreds of thousands a day: count them in the database.
+    day = sa.func.date(col(Delivery.sent_at))
+    sent = [0] * days
+    grouped = select(day, sa.func.count()).where(
+        Delivery.status == "sent", col(Delivery.sent_at) >= first
+    )
+    for value, count in (await session.exec(grouped.group_by(day))).all():
+        # SQLite gives "YYYY-MM-DD" text, PostgreSQL a date.
+        position = index.get(value if isinstance(value, date) else date.fromisoformat(str(value)))
+        if position is not None:
+            sent[position] = int(count)
+    return DailySeries(
+        days=span,
+        articles={slug: tuple(counts) for slug, counts in per_topic.items()},
+        deliveries=tuple(sent),
+    )

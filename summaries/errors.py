@@ -48,3 +48,7 @@ class ExtractError(SummariesError):
 
 class RuleError(SummariesError, ValueError):
     """A subscription query that cannot become a keyword rule (empty, too long, ...)."""
+
+
+class FeedListError(SummariesError):
+    """The file is neither OPML nor a list of feed URLs."""

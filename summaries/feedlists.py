@@ -8,11 +8,16 @@ from xml.etree import ElementTree as ET
 
 import listparser
 
-from summaries.errors import SummariesError
+from summaries.errors import FeedListError
 
-
-class FeedListError(SummariesError):
-    """The file is neither OPML nor a list of feed URLs."""
+__all__ = [
+    "FeedListError",
+    "FeedRef",
+    "default_feeds",
+    "parse_feed_list",
+    "parse_text_list",
+    "render_opml",
+]
 
 
 @dataclass(frozen=True, slots=True)

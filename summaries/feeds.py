@@ -27,6 +27,14 @@ from summaries.text import clean_title, count_words, first_words, html_to_text, 
 from summaries.urls import canonical_url, host_of, resolve_url
 
 MAX_ENTRIES = 500
+# Structure a feed never needs, refused before feedparser sees it: its cost grows with the
+# square of an element's attribute count (10,000 attributes take a second, 100,000 more than a
+# minute), and with the element count and nesting depth. A real feed's root carries a few
+# dozen namespace declarations at most, XHTML content nests a few dozen levels, and 500
+# entries of rich content make some tens of thousands of elements.
+MAX_ATTRIBUTES = 256
+MAX_DEPTH = 100
+MAX_ELEMENTS = 100_000
 # A category is a tag, not prose; an entry with dozens of them is keyword-stuffed.
 MAX_CATEGORIES = 20
 MAX_CATEGORY_CHARS = 100
@@ -283,6 +291,87 @@ def _prepare_document(text: str) -> tuple[str, list[str]]:
     return cleaned, warnings
 
 
+@dataclass(frozen=True, slots=True)
+class Structure:
+    """What a linear pre-scan of the markup found (see ``scan_structure``)."""
+
+    elements: int
+    max_depth: int
+    max_attributes: int
+    has_channel: bool  # an RSS <channel>, an Atom <feed> or an RDF root was seen
+
+
+# Neither pattern can scan past the next "<" (or a value's closing quote), so each character
+# is read a bounded number of times: no pattern here backtracks over a long run.
+_TAG = re.compile(r"<(/?)([A-Za-z_][^\s/<>]*)([^<>]*?)(/?)>")
+_ATTRIBUTE = re.compile(r"=\s*(?:\"[^\"]*\"|'[^']*')")
+_CHANNEL_NAMES = frozenset({"channel", "feed", "rdf"})
+# Sections whose content is text, not elements: skipped whole, whatever they contain.
+_OPAQUE = (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"))
+
+
+def scan_structure(
+    document: str,
+    *,
+    max_attributes: int = MAX_ATTRIBUTES,
+    max_depth: int = MAX_DEPTH,
+    max_elements: int = MAX_ELEMENTS,
+) -> Structure:
+    """Count elements, nesting depth and attributes per element in one pass over the text.
+
+    Raises FeedParseError naming the limit as soon as one is passed. Comments, CDATA
+    sections (which often hold HTML) and processing instructions are skipped; the scan
+    never backtracks, so its time is linear in the document whatever the markup.
+    """
+    elements = depth = deepest = widest = 0
+    has_channel = False
+    position, end = 0, len(document)
+    while position < end:
+        start = document.find("<", position)
+        if start < 0:
+            break
+        for opener, closer in _OPAQUE:
+            if document.startswith(opener, start):
+                stop = document.find(closer, start + len(opener))
+                position = end if stop < 0 else stop + len(closer)
+                break
+        else:
+            if document.startswith("<!", start):  # a DOCTYPE, its internal subset included
+                close = document.find(">", start)
+                bracket = document.find("[", start, end if close < 0 else close)
+                if bracket >= 0:
+                    close = document.find("]", bracket)
+                    close = -1 if close < 0 else document.find(">", close)
+                position = end if close < 0 else close + 1
+                continue
+            tag = _TAG.match(document, start)
+            if tag is None:
+                position = start + 1
+                continue
+            position = tag.end()
+            closing, name, attributes, empty = tag.groups()
+            if closing:
+                depth = max(depth - 1, 0)
+                continue
+            elements += 1
+            if elements > max_elements:
+                raise FeedParseError(f"more than {max_elements} elements (the limit)")
+            count = len(_ATTRIBUTE.findall(attributes))
+            if count > max_attributes:
+                raise FeedParseError(
+                    f"an element <{name[:40]}> with {count} attributes "
+                    f"(the limit is {max_attributes})"
+                )
+            widest = max(widest, count)
+            has_channel = has_channel or _local_name(name) in _CHANNEL_NAMES
+            if not empty:
+                depth += 1
+                if depth > max_depth:
+                    raise FeedParseError(f"elements nested more than {max_depth} deep (the limit)")
+                deepest = max(deepest, depth)
+    return Structure(elements, deepest, widest, has_channel)
+
+
 def _one_line(problem: object) -> str:
     return " ".join(str(problem).split())[:300]
 
@@ -532,7 +621,10 @@ def parse_feed(
     kept in document order, at most ``MAX_ENTRIES``; duplicated guids keep the first.
     Problems that still left usable entries are listed in ``warnings``.
 
-    Raises FeedParseError when the bytes are empty, an HTML page, or no RSS/Atom at all.
+    Raises FeedParseError when the bytes are empty, an HTML page, no RSS/Atom at all, a
+    document with no feed structure (no entries and no channel, or broken XML from which
+    nothing was recovered), or markup past ``MAX_ATTRIBUTES`` / ``MAX_DEPTH`` /
+    ``MAX_ELEMENTS`` (refused before feedparser, whose cost would explode).
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -549,6 +641,10 @@ def parse_feed(
     document, entry_count = _cap_entries(document, root)
     if entry_count > MAX_ENTRIES:
         warnings.append(f"feed has {entry_count} entries; kept the first {MAX_ENTRIES}")
+    try:
+        structure = scan_structure(document)
+    except FeedParseError as error:
+        raise FeedParseError(f"refused, pathological structure: {error}: {url}") from None
     try:
         parsed = feedparser.parse(
             document.encode("utf-8"),
@@ -568,6 +664,14 @@ def parse_feed(
         problem = parsed.get("bozo_exception")
         detail = f" ({_one_line(problem)})" if problem else ""
         raise FeedParseError(f"not an RSS or Atom feed (root <{root}>){detail}: {url}")
+    feed: Mapping[str, Any] = parsed.get("feed") or {}
+    if not raw_entries and (not structure.has_channel or (parsed.get("bozo") and not feed)):
+        # Nothing recovered: a feed with no entries is fine, a document with no feed is not.
+        problem = parsed.get("bozo_exception")
+        what = "no entries and no channel" if not structure.has_channel else "no entries"
+        if parsed.get("bozo"):
+            what += f", broken XML: {_one_line(problem)}"
+        raise FeedParseError(f"no feed structure ({what}): {url}")
     if parsed.get("bozo"):
         warnings.append(
             f"not well-formed XML, parsed leniently: {_one_line(parsed.bozo_exception)}"
@@ -575,7 +679,6 @@ def parse_feed(
     if not version:
         warnings.append("unrecognised feed format; entries parsed anyway")
 
-    feed: Mapping[str, Any] = parsed.get("feed") or {}
     feed_language = normalize_language(feed.get("language"))
     # The cut above relies on tag names; this bounds the work whatever the markup.
     raw_entries = raw_entries[:MAX_ENTRIES]

@@ -145,6 +145,13 @@ def _split_query(query: str) -> Iterator[tuple[bool, str]]:
 
 def _normalize_term(term: str) -> str:
     folded = unicodedata.normalize("NFKC", term).translate(QUOTES).casefold()
+    # Case folding can undo NFKC ("ß" + a combining accent folds to "ss" + the accent,
+    # which NFKC composes into "sś"): repeat until stable, so str(rule) parses back to it.
+    for _ in range(3):
+        again = unicodedata.normalize("NFKC", folded).casefold()
+        if again == folded:
+            break
+        folded = again
     return " ".join(folded.replace('"', " ").split())
 
 

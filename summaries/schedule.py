@@ -6,8 +6,6 @@ Policy:
   ``max-age``, ``Retry-After``) may stretch it, never shorten it, and each hint is capped at
   ``max_interval`` so a bogus ``<ttl>`` of a year cannot silence a feed.
 * After errors the interval doubles per consecutive error, up to ``max_interval``.
-* Optional jitter spreads feeds that share an interval; it is a pure function of a key
-  (the feed URL), so the same feed always gets the same offset and tests are exact.
 * A feed is disabled after ``max_errors`` consecutive errors, or at once on 410 Gone: the
   server says the feed is gone for good. 404 is *not* permanent: sites drop a feed for a
   while during redesigns, and backoff already makes a dead feed cheap to poll.
@@ -15,19 +13,12 @@ Policy:
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 DEFAULT_MAX_INTERVAL = 86400.0  # one day
 _PERMANENT_STATUSES = frozenset({410})
 # 2.0**n overflows a float past n=1023; any cap is reached long before 64 doublings.
 _MAX_DOUBLINGS = 64
-
-
-def jitter_fraction(key: str) -> float:
-    """A stable number in [0, 1) derived from ``key``."""
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
 def check_delay(
@@ -38,13 +29,11 @@ def check_delay(
     retry_after: float | None = None,
     consecutive_errors: int = 0,
     max_interval: float = DEFAULT_MAX_INTERVAL,
-    jitter_key: str | None = None,
-    jitter: float = 0.1,
 ) -> float:
     """Seconds until the next check (see the module docstring for the policy).
 
     A configured ``interval`` above ``max_interval`` is kept as is: the cap only limits what
-    hints and backoff can add. ``jitter_key`` adds up to ``jitter`` × the delay.
+    hints and backoff can add.
     """
     if not interval > 0:
         raise ValueError(f"interval must be positive, got {interval!r}")
@@ -56,8 +45,6 @@ def check_delay(
         # `hint > 0` is also False for NaN, so garbage never shortens or poisons the delay.
         if hint is not None and hint > 0:
             delay = max(delay, min(float(hint), cap))
-    if jitter_key is not None and jitter > 0:
-        delay += delay * jitter * jitter_fraction(jitter_key)
     return delay
 
 
@@ -70,8 +57,6 @@ def next_check(
     retry_after: float | None = None,
     consecutive_errors: int = 0,
     max_interval: float = DEFAULT_MAX_INTERVAL,
-    jitter_key: str | None = None,
-    jitter: float = 0.1,
 ) -> datetime:
     """When to check a feed next: ``now`` + ``check_delay(...)``."""
     return now + timedelta(
@@ -82,8 +67,6 @@ def next_check(
             retry_after=retry_after,
             consecutive_errors=consecutive_errors,
             max_interval=max_interval,
-            jitter_key=jitter_key,
-            jitter=jitter,
         )
     )
 
@@ -98,8 +81,3 @@ def should_disable(
 ) -> bool:
     """Stop polling after ``max_errors`` errors in a row, or at once on a permanent failure."""
     return consecutive_errors >= max_errors or is_permanent_failure(last_status)
-
-
-def due(next_check: datetime | None, now: datetime) -> bool:
-    """A feed is due when it was never scheduled or its time has come."""
-    return next_check is None or next_check <= now

@@ -68,6 +68,9 @@ DEFAULT_USER_ID = 4242
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+# Inline keyboards: Telegram refuses more than 100 buttons, or more than 8 in a row.
+MAX_KEYBOARD_BUTTONS = 100
+MAX_KEYBOARD_ROW = 8
 
 # Methods that create a new message and so count against Telegram's flood limits.
 _SEND_METHODS = frozenset({"sendmessage", "senddocument"})
@@ -676,6 +679,7 @@ class FakeTelegram:
                 "deleteMyCommands": self._delete_my_commands,
                 "sendMessage": self._send_message,
                 "sendDocument": self._send_document,
+                "sendPhoto": self._send_photo,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
@@ -1487,6 +1491,10 @@ class FakeTelegram:
             return markup
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise _ApiError(400, 'Bad Request: field "inline_keyboard" must be an Array')
+        if sum(len(r) for r in rows) > MAX_KEYBOARD_BUTTONS or any(
+            len(r) > MAX_KEYBOARD_ROW for r in rows
+        ):
+            raise _ApiError(400, "Bad Request: reply markup is too long")
         for button in itertools.chain.from_iterable(rows):
             if not isinstance(button, dict) or not button.get("text"):
                 raise _ApiError(
@@ -1559,7 +1567,18 @@ class FakeTelegram:
             text_key, entities_key = (
                 ("caption", "caption_entities") if document else ("text", "entities")
             )
-            if document is not None:
+            if document is not None and method == "sendPhoto":
+                # Telegram answers a photo with its sizes; the fake keeps the one it got.
+                message["photo"] = [
+                    {
+                        "file_id": document.file_id,
+                        "file_unique_id": f"u{document.file_id}",
+                        "width": 1,
+                        "height": 1,
+                        "file_size": len(document.content),
+                    }
+                ]
+            elif document is not None:
                 message["document"] = {
                     "file_id": document.file_id,
                     "file_unique_id": f"u{document.file_id}",
@@ -1595,7 +1614,7 @@ class FakeTelegram:
                     timestamp=now,
                     document=document,
                     caption=parsed.text if document else None,
-                    params={k: v for k, v in params.items() if k != "document"},
+                    params={k: v for k, v in params.items() if k not in ("document", "photo")},
                 )
             )
             self._send_times.append(now)
@@ -1620,9 +1639,20 @@ class FakeTelegram:
         parsed = self._formatted(params, "caption", MAX_CAPTION_LENGTH, "message caption")
         return self._record_send("sendDocument", chat, params, parsed, document=document)
 
-    def _document_from(self, params: JsonDict, uploads: dict[str, _Upload]) -> SentDocument:
-        ref = params.get("document")
-        upload = uploads.get("document")
+    def _send_photo(self, params: JsonDict, uploads: dict[str, _Upload]) -> Any:
+        with self._cond:
+            chat = self._resolve_chat(params)
+        photo = self._document_from(params, uploads, field="photo")
+        if photo.content and not photo.content.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8")):
+            raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        parsed = self._formatted(params, "caption", MAX_CAPTION_LENGTH, "message caption")
+        return self._record_send("sendPhoto", chat, params, parsed, document=photo)
+
+    def _document_from(
+        self, params: JsonDict, uploads: dict[str, _Upload], *, field: str = "document"
+    ) -> SentDocument:
+        ref = params.get(field)
+        upload = uploads.get(field)
         if isinstance(ref, str) and ref.startswith("attach://"):
             upload = uploads.get(ref.removeprefix("attach://"))
         if upload is not None:
@@ -1640,7 +1670,7 @@ class FakeTelegram:
                 name = ref.rstrip("/").rsplit("/", 1)[-1] or "file"
                 return SentDocument(name, b"", None, f"URL:{ref}")
             raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
-        raise _ApiError(400, "Bad Request: there is no document in the request")
+        raise _ApiError(400, f"Bad Request: there is no {field} in the request")
 
     def _editable(self, params: JsonDict, verb: str) -> tuple[_Chat, _StoredMessage]:
         if params.get("inline_message_id"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot import admin
 from bot.admin import HtmlError, check_telegram_html, format_age, render_feeds, split_lines
+from bot.ingest import Ingestor
 from bot.services import Services
 from bot.settings import Settings
 from db import stats
@@ -304,6 +305,40 @@ async def test_overview_counts_the_seeded_world_on_each_engine(
     assert list(view.topic_chats) == ["ai", "climate", "space"]  # most popular first
 
 
+async def test_daily_series_counts_articles_by_topic_and_sends_by_day_on_each_engine(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    async with sessions() as session, session.begin():
+        tagged = _article(9, datetime(2025, 6, 10, 8, 0, tzinfo=UTC))
+        tagged.topics = ["space", "physics"]
+        session.add(tagged)
+    async with sessions() as session:
+        series = await stats.daily_series(session, now=NOW, days=7)
+    assert series.days[-1] == NOW.date() == date(2025, 6, 11)
+    assert len(series.days) == len(series.deliveries) == 7
+    # 8-11 June: untagged articles 5 (8th), 4 (9th), 3 (10th), 1 and 2 (11th).
+    assert series.articles[""][-4:] == (1, 1, 1, 2)
+    assert series.articles["space"][-4:] == (0, 0, 1, 0)
+    assert "physics" not in series.articles  # counted under its first topic only
+    assert series.deliveries[-2:] == (1, 1)  # 10 June 23:00 and 11 June 09:00
+
+
+def test_the_stats_chart_is_a_png_of_the_busiest_topics() -> None:
+    from bot.charts import MAX_TOPICS, stats_chart
+
+    days = tuple(date(2025, 6, d) for d in range(1, 31))
+    articles = {slug: tuple(range(30)) for slug in ("ai", "space", "physics", "math", "earth")}
+    articles |= {"health": (1,) * 30, "ecology": (2,) * 30, "": (3,) * 30}
+    series = stats.DailySeries(days=days, articles=articles, deliveries=tuple(range(30)))
+    png = stats_chart(series)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert stats_chart(series) == png  # deterministic: no timestamps in it
+    assert len(articles) > MAX_TOPICS
+    empty = stats.DailySeries(days=days, articles={}, deliveries=(0,) * 30)
+    assert stats_chart(empty).startswith(b"\x89PNG")
+
+
 async def test_overview_of_an_empty_database_is_all_zero(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -439,6 +474,10 @@ async def bot(sqlite_sessions: async_sessionmaker[AsyncSession]) -> AsyncIterato
                 .build()
             )
             app.add_handlers(admin.handlers())
+            # /addfeed parses in the ingestor's worker pool (threads here), as in production.
+            app.bot_data["ingestor"] = Ingestor(
+                sqlite_sessions, fetcher, interval=900, max_errors=10, route=False
+            )
             app.bot_data["services"] = Services(
                 settings=Settings(_env_file=None, admin_ids=frozenset({ADMIN})),  # type: ignore[call-arg]  # pydantic-settings init kwarg
                 sessions=sqlite_sessions,
@@ -814,7 +853,10 @@ async def test_feeds_with_no_feeds_says_how_to_add_one(bot: Harness) -> None:
 
 async def test_stats_match_the_seeded_data(bot: Harness) -> None:
     await seed(bot.sessions)
-    (reply,) = await bot.send("/stats")
+    reply, chart = await bot.send("/stats", replies=2)
+    assert chart.method == "sendPhoto"
+    assert chart.document is not None
+    assert chart.document.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert reply.plain_text is not None
     assert reply.plain_text.splitlines() == [
         "📊 Statistics (days and weeks in UTC)",

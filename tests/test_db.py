@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
-from db import queries
+from db import articles, queries
 from db.engine import async_url, create_engine, create_sync_engine, sync_url
 from db.errors import FeedExists, FeedNotFound, MissingDatabaseDriver, UnsupportedDatabaseURL
 from db.migrate import current_revision, head_revision, schema_is_current, script_heads, upgrade
@@ -206,10 +206,10 @@ async def test_removing_a_feed_keeps_its_articles_but_drops_the_links(sessions) 
         )
         s.add(article)
         await s.flush()
-        await queries.link_source(s, article_id=article.id, feed_id=feed.id, guid="g1", now=NOW)
+        await articles.link_source(s, article_id=article.id, feed_id=feed.id, guid="g1", now=NOW)
     async with sessions() as s, s.begin():
         await queries.remove_feed(s, str(feed.id))
     async with sessions() as s:
-        assert await queries.article_count(s) == 1
+        assert await articles.article_count(s) == 1
         links = await s.exec(select(sa.func.count()).select_from(ArticleSource))
         assert links.one() == 0

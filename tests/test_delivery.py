@@ -125,6 +125,17 @@ async def test_send_budget_spaces_turns_evenly() -> None:
     assert time.monotonic() - started >= 20 / 200  # sleeps never end early
 
 
+async def test_claimed_replies_keep_to_the_overall_rate_and_the_outbox_waits_behind_them() -> None:
+    budget = SendBudget(200)
+    started = time.monotonic()
+    await asyncio.gather(*(budget.claim() for _ in range(21)))  # 21 replies at once...
+    assert time.monotonic() - started >= 20 / 200  # ...are spread over 20 slots
+    claimed = time.monotonic()
+    await budget.turn()  # the outbox's next send comes after them
+    assert time.monotonic() - started >= 21 / 200
+    assert time.monotonic() >= claimed
+
+
 async def test_a_charged_reply_takes_the_next_slot_and_the_outbox_yields() -> None:
     budget = SendBudget(200)
     await budget.turn()

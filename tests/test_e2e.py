@@ -161,7 +161,7 @@ async def _add_feed(world: World, body: str) -> None:
         await queries.add_feed(s, url, now=world.clock())
 
 
-async def test_a_subscriber_gets_the_card_of_a_matching_new_article_and_nothing_else(
+async def test_a_subscriber_gets_the_card_of_a_matching_new_article_saying_why_and_nothing_else(
     world: World,
 ) -> None:
     await _subscribe_to(world, USER, "Microbiology")
@@ -186,6 +186,11 @@ async def test_a_subscriber_gets_the_card_of_a_matching_new_article_and_nothing_
     assert "#microbiology" in card.plain_text
     assert "Guangming" not in card.plain_text
     assert "Qingdao" not in card.plain_text
+    # Why it came, and what to do about it: the forum into a calendar, or less of its topic.
+    assert card.plain_text.endswith("💡 because: #microbiology")
+    labels = [b["text"] for row in card.reply_markup["inline_keyboard"] for b in row]
+    assert labels == ["📅 Add to calendar", "🔕 Mute #microbiology"]
+    assert card.params.get("disable_notification") is not True
 
 
 async def test_a_daily_digest_arrives_at_the_chosen_local_hour(world: World) -> None:
@@ -215,6 +220,7 @@ async def test_a_daily_digest_arrives_at_the_chosen_local_hour(world: World) -> 
     assert "digest" in digest.plain_text.lower()
     assert "Shenzhen Symposium Highlights" in digest.plain_text
     assert (digest.link_preview_options or {}).get("is_disabled") is True
+    assert digest.params.get("disable_notification") is True  # digests never ring
     await asyncio.sleep(0.6)
     assert len(world.fake.messages(USER)) == before + 1  # once per slot
 
@@ -256,6 +262,24 @@ async def test_an_admin_broadcast_reaches_every_reachable_chat_once_within_the_l
     stats = world.fake.stats()
     assert stats.too_many_requests == len(flooded)  # only the injected ones
     assert stats.max_chat_rate <= 2
+
+
+async def test_a_user_flooding_commands_gets_a_few_answers_one_slow_down_and_no_429(
+    world: World,
+) -> None:
+    for n in range(50):
+        world.fake.user_sends(USER, ("/help", "/latest", "/mysubs", "/start")[n % 4])
+
+    await world.fake.wait_for_messages_async(USER, 5, timeout=15)
+    await asyncio.sleep(1.5)  # one more answer, paced at 1/s, would have come by now
+
+    answers = [m.plain_text for m in world.fake.messages(USER)]
+    assert sum("Slow down" in text for text in answers) == 1
+    # Four commands a burst and the one slow down (a fifth command if a token came back
+    # while the burst was being handled, which takes 3 s).
+    assert 5 <= len(answers) <= 6
+    stats = world.fake.stats()
+    assert (stats.too_many_requests, stats.max_chat_rate) == (0, 1)
 
 
 async def _chat_row(world: World, chat_id: int) -> Any:

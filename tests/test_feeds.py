@@ -24,8 +24,10 @@ from summaries.feeds import (
     MAX_ENTRIES,
     ParsedEntry,
     ParsedFeed,
+    Structure,
     decode_feed_bytes,
     parse_feed,
+    scan_structure,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -691,3 +693,85 @@ def test_corpus_categories_stay_within_bounds(name: str) -> None:
             assert 0 < len(category) <= MAX_CATEGORY_CHARS
             assert category == " ".join(category.split())
             assert not _TAG.search(category)
+
+
+# --- structure limits and feed health ---------------------------------------------------------
+
+RSS_HEAD = '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (f"{RSS_HEAD}<item><title>a</title></item></channel></rss>", Structure(5, 4, 1, True)),
+        # CDATA and comments are text: the HTML in them is not counted.
+        (
+            f"{RSS_HEAD}<item><description><![CDATA[<p><br><img src=x>]]></description>"
+            "<!-- <a><b><c> --></item></channel></rss>",
+            Structure(5, 4, 1, True),
+        ),
+        ('<feed xmlns="http://www.w3.org/2005/Atom"/>', Structure(1, 0, 1, True)),
+        ("<html><body><p>hi</p></body></html>", Structure(3, 3, 0, False)),
+        ('<!DOCTYPE rss [<!ENTITY x "<y>">]><rss/>', Structure(1, 0, 0, False)),
+    ],
+)
+def test_the_structure_scan_counts_elements_depth_and_attributes(
+    document: str, expected: Structure
+) -> None:
+    assert scan_structure(document) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("<item " + " ".join(f'a{i}="1"' for i in range(300)) + "/>", "300 attributes"),
+        ("<a>" * 101, "nested more than 100 deep"),
+        ("<a/>" * 100_001, "more than 100000 elements"),
+    ],
+    ids=["attributes", "depth", "elements"],
+)
+def test_pathological_structure_is_refused_naming_the_limit(document: str, message: str) -> None:
+    with pytest.raises(FeedParseError, match=message):
+        scan_structure(document)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<a" * 300_000,  # tags that never close
+        "<item " + "a" * 1_000_000 + ">",  # one endless attribute name
+        '<x a="' * 200_000,  # values that never close
+        "<!--" * 200_000,
+        "<![CDATA[" * 100_000,
+    ],
+    ids=["unclosed tags", "endless name", "unclosed values", "comments", "cdata"],
+)
+def test_the_structure_scan_stays_linear_on_hostile_markup(hostile: str) -> None:
+    started = time.perf_counter()
+    scan_structure(hostile)
+    assert time.perf_counter() - started < 5  # quadratic would be minutes
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (b'<rss version="2.0"><<<garbage', "no entries and no channel"),
+        (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</ti', "broken XML"),
+        (b"<rss version='2.0'><x/></rss>", "no entries and no channel"),
+    ],
+)
+def test_a_document_with_no_feed_structure_is_an_error(document: bytes, message: str) -> None:
+    with pytest.raises(FeedParseError, match=f"no feed structure.*{message}"):
+        parse_feed(document, url="https://example.org/feed", now=NOW)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<rss version="2.0"><channel><title>Quiet</title></channel></rss>',
+        b'<rss version="2.0"><channel></channel></rss>',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Quiet</title></feed>',
+    ],
+)
+def test_a_well_formed_feed_without_entries_is_healthy(document: bytes) -> None:
+    assert parse_feed(document, url="https://example.org/feed", now=NOW).entries == []

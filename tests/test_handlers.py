@@ -3,8 +3,10 @@ runs of the real PTB application against the fake Bot API (tests/fakebot.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,18 +19,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, ApplicationBuilder
 
 from bot import keyboards as kb
-from bot.handlers import COMMANDS, fallback_handlers, handlers
+from bot.delivery import ChatPacer, RateLimits, SendBudget
+from bot.handlers import COMMANDS, ERRORS_KEY, MAX_RULES, fallback_handlers, handlers
+from bot.replies import ReplyLimiter, ReplyRetries
 from bot.services import Services
 from bot.settings import Settings
+from bot.throttle import THROTTLE_GROUP, Throttle
 from db import chats as chats_db
-from db.models import Article, ArticleSource, Chat, ChatRule, ChatTopic, Feed
+from db.models import Article, ArticleSource, Chat, ChatRule, ChatSearch, ChatTopic, Feed
 from summaries.fetch import Fetcher
+from summaries.rules import parse_rule
 from summaries.topics import TOPICS
-from tests.fakebot import CallbackAnswer, FakeTelegram, SentMessage, utf16_length
+from tests.fakebot import CallbackAnswer, FakeTelegram, Limits, SentMessage, utf16_length
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ADMIN = 555  # a bot admin (ADMIN_IDS)
 USER = 101
+OTHER = 202
 
 # ------------------------------------------------------------------------------ codec
 
@@ -54,6 +61,21 @@ USER = 101
         kb.RemoveRule(-1009223372036854775, 9223372036854775807),
         kb.RemoveAll(5),
         kb.EventsCalendar(-1001234567890),
+        kb.ShowSettings(5, "timezone"),
+        kb.SetTimezone(-9223372036854775807, "America/Los_Angeles"),
+        kb.SetSilent(5, True),
+        kb.ShowUnsubscribe(-1001234567890, 19),
+        kb.RemoveTopic(-9223372036854775807, "precision-medicine", 19),
+        kb.RemoveRule(-9223372036854775807, 9223372036854775807, 19),
+        kb.ConfirmClear(-9223372036854775807, 9223372036854775807, "0123abcd"),
+        kb.ConfirmStop(5, 0, "deadbeef"),
+        kb.CancelConfirm(5),
+        kb.ListPage(-9223372036854775807, 2147483647, 9, 10, 2147483647),  # the longest
+        kb.ListPage(5, 0, 0, 1, 1),
+        kb.OpenCard(-9223372036854775807, 2147483647),
+        kb.CardCalendar(5, 7),
+        kb.MuteTopic(-9223372036854775807, "precision-medicine"),
+        kb.UnmuteTopic(5, "ai"),
     ],
 )
 def test_every_action_round_trips_within_64_bytes(action: kb.Action) -> None:
@@ -98,6 +120,27 @@ def test_every_action_round_trips_within_64_bytes(action: kb.Action) -> None:
         "ei:abc",
         "ei:5" + " " * 70,  # over 64 bytes
         "TT:5:genomics:0",
+        "ut:5:ai",  # a removal button from before removals were paged
+        "ut:5:ai:20",
+        "st:5:Mars/Olympus",
+        "st:5:Europe/Kyiv",  # a real zone, but not one the buttons offer
+        "st:5:asia/shanghai",
+        "ss:5:on",
+        "lp:5:0:0:11:1",  # 11 entries a page
+        "lp:5:0:10:10:1",  # page 11
+        "lp:5:2147483648:0:10:1",  # not a 32-bit id
+        "lp:5:0:0:10:0",
+        "lp:5:-1:0:10:1",
+        "oc:5:0",
+        "oc:5:1:2",
+        "ci:5:abc",
+        "xc:5:7:DEADBEEF",
+        "xc:5:7:deadbee",
+        "xc:5:7:deadbeef0",
+        "xs:5:-7:deadbeef",
+        "xs:5:07:deadbeef",
+        "mt:5:astrology",
+        "mu:5:",
     ],
 )
 def test_malformed_or_forged_callback_data_is_refused(data: object) -> None:
@@ -184,6 +227,84 @@ class FakeSettings:
     summary_sentences: int = 3
     forums_only: bool = False
     paused: bool = True
+    silent: bool = False
+
+
+def test_the_settings_time_zone_list_offers_common_zones_with_their_offsets() -> None:
+    markup = kb.settings_keyboard(7, FakeSettings(), "timezone", now=NOW)
+    texts = [t for t, _ in buttons(markup)]
+    assert "✅ Shanghai · UTC+8" in texts  # the chat's own zone is checked
+    assert "New York · UTC-5" in texts
+    assert "Kolkata · UTC+5:30" in texts
+    assert "UTC" in texts
+    assert texts[-1] == "◀ Back"
+    assert ("Tokyo · UTC+9", kb.encode(kb.SetTimezone(7, "Asia/Tokyo"))) in buttons(markup)
+
+
+@pytest.mark.parametrize(
+    ("count", "page", "shown", "navigation"),
+    [
+        (3, 0, 3, []),
+        (10, 0, 10, []),
+        (11, 0, 10, ["1/2", "▶"]),
+        (11, 1, 1, ["◀", "2/2"]),
+        (74, 3, 10, ["◀", "4/8", "▶"]),  # every topic and 50 rules
+        (74, 99, 4, ["◀", "8/8"]),  # a stale page number shows the last page
+    ],
+)
+def test_the_unsubscribe_keyboard_pages_its_buttons(
+    count: int, page: int, shown: int, navigation: list[str]
+) -> None:
+    topics = [t.slug for t in TOPICS][: min(count, 24)]
+    rules = [(i, f"rule {i}") for i in range(1, count - len(topics) + 1)]
+    markup = kb.unsubscribe_keyboard(-1007, topics, rules, page)
+    rows = markup.inline_keyboard
+    removals = [b for row in rows for b in row if b.text.startswith("❌")]
+    assert len(removals) == shown
+    assert [b.text for row in rows[shown:-1] for b in row] == navigation
+    assert [b.text for b in rows[-1]] == ["🗑 Everything"]
+
+
+def test_keyboards_at_the_caps_stay_within_telegrams_button_limits() -> None:
+    chat_id = -9223372036854775807
+    rules = [(9223372036854775807 - i, "x" * 100) for i in range(MAX_RULES)]
+    every = [t.slug for t in TOPICS]
+    markups = [
+        kb.unsubscribe_keyboard(chat_id, every, rules, page)
+        for page in range(kb.MAX_UNSUBSCRIBE_PAGES)
+    ]
+    markups += [kb.topic_keyboard(chat_id, set(every), page) for page in range(kb.page_count())]
+    markups += [
+        kb.settings_keyboard(chat_id, FakeSettings(), view, now=NOW)
+        for view in ("main", "hour", "weekday", "timezone")
+    ]
+    page = kb.ListPage(chat_id, 2147483647, 5, kb.LIST_SIZE, 2147483647)
+    ids = list(range(2147483637, 2147483647))
+    markups.append(kb.list_keyboard(page, ids, first_number=51, has_next=True))
+    for markup in markups:
+        rows = markup.inline_keyboard
+        assert sum(len(row) for row in rows) <= kb.MAX_BUTTONS
+        assert all(len(row) <= kb.MAX_ROW for row in rows)
+        for _, data in buttons(markup):
+            assert len(data.encode()) <= kb.MAX_CALLBACK_BYTES
+            assert kb.parse(data) is not None
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        (("2026-03-02T10:00:00", ["ai"], [1]), ("2026-03-02T10:00:00", ["ai"], [1]), True),
+        (("2026-03-02T10:00:00", ["ai"], [1]), ("2026-03-02T10:00:00", ["ai"], [1, 2]), False),
+        (("2026-03-02T10:00:00", ["ai"], []), ("2026-03-02T10:00:00", [], []), False),
+        (("2026-03-02T10:00:00", [], []), ("2026-03-02T10:00:01", [], []), False),  # re-created
+    ],
+)
+def test_a_state_token_changes_with_the_state_it_stands_for(
+    first: tuple[object, ...], second: tuple[object, ...], same: bool
+) -> None:
+    token = kb.state_token(*first)
+    assert len(token) == 8
+    assert (token == kb.state_token(*second)) is same
 
 
 def test_settings_keyboard_shows_the_current_settings() -> None:
@@ -204,8 +325,12 @@ def test_every_keyboard_targets_the_chat_it_was_built_for() -> None:
         kb.topic_keyboard(-1007, set()),
         kb.settings_keyboard(-1007, FakeSettings()),
         kb.settings_keyboard(-1007, FakeSettings(), "weekday"),
+        kb.settings_keyboard(-1007, FakeSettings(), "timezone", now=NOW),
         kb.unsubscribe_keyboard(-1007, ["ai"], [(3, '"gene editing" -plants')]),
         kb.events_keyboard(-1007),
+        kb.confirm_keyboard("yes", kb.ConfirmStop(-1007, 5, "deadbeef")),
+        kb.list_keyboard(kb.ListPage(-1007, 3, 1, 10, 99), [5, 6], first_number=11, has_next=True),
+        kb.card_keyboard(-1007, 5, calendar=True, mute="ai"),
     ]
     for markup in markups:
         for _, data in buttons(markup):
@@ -312,8 +437,17 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture
-async def harness(template_db: Path, tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def running_bot(
+    template_db: Path,
+    tmp_path: Path,
+    fake: FakeTelegram,
+    *,
+    replies: ReplyLimiter | None = None,
+    throttle: Throttle | None = None,
+) -> AsyncIterator[Harness]:
+    """The subscriber handlers in a real PTB application polling the fake, on a copy of a
+    migrated SQLite database; with ``replies`` and ``throttle`` wired as bot.app does."""
     from db.engine import create_engine, session_factory
 
     path = tmp_path / "bot.db"
@@ -321,13 +455,18 @@ async def harness(template_db: Path, tmp_path: Path, fake: FakeTelegram) -> Asyn
     engine = create_engine(f"sqlite:///{path}")
     sessions = session_factory(engine)
     settings = Settings(_env_file=None, admin_ids=frozenset({ADMIN}), telegram_api_url=fake.url)
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(fake.token)
         .base_url(fake.base_url)
         .base_file_url(fake.base_file_url)
-        .build()
+        .concurrent_updates(64)
     )
+    if replies is not None:
+        builder = builder.rate_limiter(replies)
+    app = builder.build()
+    if throttle is not None:
+        app.add_handler(throttle.handler(), group=THROTTLE_GROUP)
     app.add_handlers(handlers())
     app.add_handlers(fallback_handlers())
     clock = Clock(NOW)
@@ -351,6 +490,12 @@ async def harness(template_db: Path, tmp_path: Path, fake: FakeTelegram) -> Asyn
             await app.stop()
             await app.shutdown()
     await engine.dispose()
+
+
+@pytest.fixture
+async def harness(template_db: Path, tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[Harness]:
+    async with running_bot(template_db, tmp_path, fake) as found:
+        yield found
 
 
 async def seed_article(
@@ -502,8 +647,11 @@ async def test_subscribe_mysubs_and_unsubscribe_all(harness: Harness) -> None:
     assert '"gene editing" -plants' in (subs.plain_text or "")
     assert "instant" in (subs.plain_text or "")
 
-    (cleared,) = await harness.send(USER, "/unsubscribe all")
-    assert "Removed all" in (cleared.plain_text or "")
+    (ask,) = await harness.send(USER, "/unsubscribe all")
+    assert "Remove all your topics and keyword rules?" in (ask.plain_text or "")
+    assert len(await harness.rules(USER)) == 2  # nothing removed before the confirmation
+    await harness.click(USER, ask, data_of(ask, lambda a: isinstance(a, kb.ConfirmClear)))
+    assert "Removed all" in (harness.latest(USER, ask).plain_text or "")
     assert await harness.rules(USER) == []
     (empty,) = await harness.send(USER, "/mysubs")
     assert "No subscriptions yet" in (empty.plain_text or "")
@@ -575,7 +723,15 @@ async def test_timezone_good_and_bad(harness: Harness) -> None:
     assert chat.timezone == "Europe/Berlin"
 
 
-async def test_latest_sends_the_newest_matching_cards(harness: Harness) -> None:
+def entries(message: SentMessage) -> list[str]:
+    """The titles of a result list, as numbered: ["1. Telescope 3", ...]."""
+    lines = (message.plain_text or "").split("\n")
+    return [line for line in lines if line[:1].isdigit() and ". " in line]
+
+
+async def test_latest_answers_with_one_list_newest_first_whose_buttons_page_and_open_cards(
+    harness: Harness,
+) -> None:
     for hour in range(4):
         await seed_article(
             harness, f"Telescope {hour}", topics=["space"], published=NOW.replace(hour=hour)
@@ -585,25 +741,83 @@ async def test_latest_sends_the_newest_matching_cards(harness: Harness) -> None:
     assert "No subscriptions yet" in (none.plain_text or "")
     await harness.send(USER, "/subscribe telescope")
 
-    cards = await harness.send(USER, "/latest 2", replies=2)
+    (listing,) = await harness.send(USER, "/latest 2")
 
-    assert [c.plain_text.split("\n")[0] for c in cards if c.plain_text] == [
-        "Telescope 2",
-        "Telescope 3",
-    ]
-    assert all(c.link_preview_options == {"is_disabled": True} for c in cards)
+    assert entries(listing) == ["1. Telescope 3", "2. Telescope 2"]
+    assert "Lab News · 2 Mar 2026" in (listing.plain_text or "")
+    assert listing.link_preview_options == {"is_disabled": True}
+    assert any(e["type"] == "text_link" for e in listing.entities)  # titles are links
+    assert [t for t, _ in buttons(listing.reply_markup)] == ["1", "2", "▶"]
+
+    await harness.click(USER, listing, data_of(listing, lambda a: isinstance(a, kb.ListPage)))
+    page2 = harness.latest(USER, listing)
+    assert entries(page2) == ["3. Telescope 1", "4. Telescope 0"]
+    assert [t for t, _ in buttons(page2.reply_markup)] == ["3", "4", "◀"]
+
+    before = len(harness.fake.messages(USER))
+    await harness.click(USER, page2, data_of(page2, lambda a: isinstance(a, kb.OpenCard)))
+    (card,) = (await harness.fake.wait_for_messages_async(USER, before + 1, timeout=5))[before:]
+    assert (card.plain_text or "").startswith("Telescope 1")
+    assert "💡 because: rule telescope" in (card.plain_text or "")
     (usage,) = await harness.send(USER, "/latest 11")
     assert "Usage" in (usage.plain_text or "")
 
 
-async def test_search_finds_stored_articles(harness: Harness) -> None:
-    await seed_article(harness, "Fusion record at tokamak", topics=["energy"])
+async def test_latest_10_is_one_message_with_all_ten(harness: Harness) -> None:
+    for minute in range(12):
+        await seed_article(
+            harness, f"Comet {minute}", topics=["space"], published=NOW.replace(minute=minute)
+        )
+    await harness.send(USER, "/subscribe comet")
+
+    (listing,) = await harness.send(USER, "/latest 10")
+    await asyncio.sleep(0.3)  # a second message would have come by now
+
+    assert entries(listing) == [f"{n}. Comet {12 - n}" for n in range(1, 11)]
+    assert len(harness.fake.messages(USER)) == 2  # the /subscribe answer and the list
+    assert [t for t, _ in buttons(listing.reply_markup)][-1] == "▶"
+
+
+async def test_search_answers_with_one_list_and_pages_through_it(harness: Harness) -> None:
+    for n in range(12):
+        await seed_article(
+            harness, f"Fusion record {n}", topics=["energy"], published=NOW.replace(minute=n)
+        )
     await seed_article(harness, "Solar record", topics=["energy"])
-    head, card = await harness.send(USER, "/search FUSION record", replies=2)
-    assert "1 newest" in (head.plain_text or "")
-    assert (card.plain_text or "").startswith("Fusion record at tokamak")
+
+    (listing,) = await harness.send(USER, "/search FUSION record")
+
+    assert "Newest for fusion record · page 1" in (listing.plain_text or "")
+    assert entries(listing)[0] == "1. Fusion record 11"
+    assert len(entries(listing)) == 10
+    await harness.click(USER, listing, data_of(listing, lambda a: isinstance(a, kb.ListPage)))
+    assert entries(harness.latest(USER, listing)) == ["11. Fusion record 1", "12. Fusion record 0"]
     (nothing,) = await harness.send(USER, "/search quasar")
     assert "No stored article" in (nothing.plain_text or "")
+
+
+@pytest.mark.parametrize(
+    ("forged", "answer"),
+    [
+        pytest.param(lambda s: kb.ListPage(USER, s + 9, 0, 10, 1), "expired", id="unknown search"),
+        pytest.param(lambda s: kb.ListPage(USER, s, 7, 10, 10**6), "No more", id="past the end"),
+        pytest.param(lambda s: kb.OpenCard(USER, 10**6), "no longer stored", id="no such article"),
+        pytest.param(lambda s: kb.ListPage(OTHER, s, 0, 10, 1), "Not allowed", id="other chat"),
+    ],
+)  # fmt: skip
+async def test_forged_or_stale_list_buttons_are_answered_politely(
+    harness: Harness, forged: Callable[[int], kb.Action], answer: str
+) -> None:
+    await seed_article(harness, "Fusion record", topics=["energy"])
+    (listing,) = await harness.send(USER, "/search fusion")
+    async with harness.sessions() as s:
+        search_id = (await s.exec(select(ChatSearch.id))).one()
+    assert search_id is not None
+
+    reply = await harness.click(USER, listing, kb.encode(forged(search_id)))
+
+    assert answer in (reply.text or "")
+    assert harness.latest(USER, listing).message_id == listing.message_id
 
 
 async def test_events_list_and_calendar_file(harness: Harness) -> None:
@@ -639,10 +853,18 @@ async def test_events_list_and_calendar_file(harness: Harness) -> None:
     assert b"DTSTART;VALUE=DATE:20260410" in document.content
 
 
-async def test_stop_deletes_the_chats_data(harness: Harness) -> None:
+async def test_stop_asks_first_and_deletes_the_chats_data_once_confirmed(
+    harness: Harness,
+) -> None:
     await harness.send(USER, "/subscribe crispr")
-    (bye,) = await harness.send(USER, "/stop")
-    assert "Deleted" in (bye.plain_text or "")
+    (ask,) = await harness.send(USER, "/stop")
+    assert "Delete your topics" in (ask.plain_text or "")
+    assert await harness.chat(USER) is not None  # nothing deleted yet
+
+    answer = await harness.click(USER, ask, data_of(ask, lambda a: isinstance(a, kb.ConfirmStop)))
+
+    assert answer.text == "Deleted"
+    assert "Deleted your topics" in (harness.latest(USER, ask).plain_text or "")
     assert await harness.chat(USER) is None
     async with harness.sessions() as s:
         assert (await s.exec(select(ChatRule))).all() == []
@@ -812,3 +1034,409 @@ async def test_group_messages_sent_as_a_chat(sender_chat_id: int, expected: bool
     )
     # No getChatMember call is needed either way: the sender is the chat or a channel.
     assert await _may_change(update, None) is expected  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ asking first
+
+
+async def test_a_cancelled_stop_deletes_nothing(harness: Harness) -> None:
+    await harness.send(USER, "/subscribe crispr")
+    (ask,) = await harness.send(USER, "/stop")
+
+    await harness.click(USER, ask, data_of(ask, lambda a: isinstance(a, kb.CancelConfirm)))
+
+    edited = harness.latest(USER, ask)
+    assert "nothing was deleted" in (edited.plain_text or "")
+    assert not edited.reply_markup
+    assert await harness.rules(USER) == ["crispr"]
+
+
+async def test_a_confirmation_pressed_after_the_subscriptions_changed_deletes_nothing(
+    harness: Harness,
+) -> None:
+    await harness.send(USER, "/subscribe crispr")
+    (stop,) = await harness.send(USER, "/stop")
+    (clear,) = await harness.send(USER, "/unsubscribe all")
+    await harness.send(USER, "/subscribe fusion")  # the state both were asked for is gone
+
+    await harness.click(USER, stop, data_of(stop, lambda a: isinstance(a, kb.ConfirmStop)))
+    await harness.click(USER, clear, data_of(clear, lambda a: isinstance(a, kb.ConfirmClear)))
+
+    assert "changed since" in (harness.latest(USER, stop).plain_text or "")
+    assert "changed since" in (harness.latest(USER, clear).plain_text or "")
+    assert await harness.rules(USER) == ["crispr", "fusion"]
+
+
+async def test_a_confirmation_from_before_a_stop_cannot_delete_the_chat_made_since(
+    harness: Harness,
+) -> None:
+    await harness.send(USER, "/subscribe crispr")
+    (first,) = await harness.send(USER, "/stop")
+    (second,) = await harness.send(USER, "/stop")
+    await harness.click(USER, second, data_of(second, lambda a: isinstance(a, kb.ConfirmStop)))
+    await harness.send(USER, "/subscribe fusion")
+
+    await harness.click(USER, first, data_of(first, lambda a: isinstance(a, kb.ConfirmStop)))
+
+    assert await harness.rules(USER) == ["fusion"]
+
+
+async def test_the_everything_button_asks_before_removing(harness: Harness) -> None:
+    await harness.send(USER, "/subscribe crispr")
+    (menu,) = await harness.send(USER, "/unsubscribe")
+
+    await harness.click(USER, menu, data_of(menu, lambda a: isinstance(a, kb.RemoveAll)))
+
+    ask = harness.latest(USER, menu)
+    assert "Remove all your topics and keyword rules?" in (ask.plain_text or "")
+    assert await harness.rules(USER) == ["crispr"]
+    await harness.click(USER, ask, data_of(ask, lambda a: isinstance(a, kb.ConfirmClear)))
+    assert await harness.rules(USER) == []
+    assert "Removed all" in (harness.latest(USER, menu).plain_text or "")
+
+
+async def test_in_a_group_only_the_admin_who_asked_can_confirm(
+    harness: Harness, fake: FakeTelegram
+) -> None:
+    group = -100700
+    fake.register_chat(group, chat_type="supergroup", title="Lab group")
+    fake.set_chat_admins(group, [7, 8])
+    await harness.send(group, "/subscribe crispr", user_id=7)
+    (ask,) = await harness.send(group, "/stop", user_id=7)
+    assert "Delete this group's topics" in (ask.plain_text or "")
+    confirm = data_of(ask, lambda a: isinstance(a, kb.ConfirmStop))
+
+    member = await harness.click(group, ask, confirm, user_id=USER)
+    other_admin = await harness.click(group, ask, confirm, user_id=8)
+    cancel_by_member = await harness.click(
+        group, ask, kb.encode(kb.CancelConfirm(group)), user_id=USER
+    )
+
+    assert "Only this group's admins" in (member.text or "")
+    assert other_admin.text == "Only the person who asked can confirm this."
+    assert "Only this group's admins" in (cancel_by_member.text or "")
+    assert await harness.rules(group) == ["crispr"]
+    await harness.click(group, ask, confirm, user_id=7)
+    assert await harness.chat(group) is None
+    assert "Deleted this group's topics" in (harness.latest(group, ask).plain_text or "")
+
+
+# ------------------------------------------------------------------------------ time zones
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "shown"),
+    [
+        ("Beijing", "Asia/Shanghai", "Asia/Shanghai (UTC+8)"),
+        ("new york", "America/New_York", "America/New_York (UTC-5)"),
+        ("UTC+8", "Etc/GMT-8", "UTC+8"),
+        ("utc+05:30", "UTC+05:30", "UTC+5:30"),
+    ],
+)
+async def test_timezone_takes_cities_and_offsets_as_people_say_them(
+    harness: Harness, typed: str, stored: str, shown: str
+) -> None:
+    (reply,) = await harness.send(USER, f"/timezone {typed}")
+
+    assert f"Time zone set to {shown}" in (reply.plain_text or "")
+    chat = await harness.chat(USER)
+    assert chat is not None
+    assert chat.timezone == stored
+
+
+async def test_an_unknown_time_zone_is_answered_with_examples(harness: Harness) -> None:
+    (reply,) = await harness.send(USER, "/timezone Atlantis")
+    text = reply.plain_text or ""
+    assert "Unknown time zone “Atlantis”" in text
+    assert all(example in text for example in ("Beijing", "UTC+8", "Asia/Shanghai"))
+
+
+async def test_settings_offer_a_list_of_common_time_zones(harness: Harness) -> None:
+    (settings,) = await harness.send(USER, "/settings")
+    zones = data_of(settings, lambda a: a == kb.ShowSettings(USER, "timezone"))
+
+    await harness.click(USER, settings, zones)
+    shown = harness.latest(USER, settings)
+    assert "Tokyo · UTC+9" in [t for t, _ in buttons(shown.reply_markup)]
+    answer = await harness.click(USER, shown, kb.encode(kb.SetTimezone(USER, "Asia/Tokyo")))
+
+    assert answer.text == "Saved"
+    chat = await harness.chat(USER)
+    assert chat is not None
+    assert chat.timezone == "Asia/Tokyo"
+    assert "Asia/Tokyo (UTC+9)" in (harness.latest(USER, settings).plain_text or "")
+
+
+# ------------------------------------------------------------------------------ cards
+
+
+FORUM = {
+    "name": "Shenzhen Microbiome Symposium",
+    "kind": "symposium",
+    "start": "2026-04-10",
+    "end": "2026-04-12",
+    "city": "Shenzhen",
+    "venue": None,
+    "organizers": [],
+    "attendance": None,
+}
+
+
+async def test_a_card_says_why_it_came_and_offers_its_calendar_and_a_mute_with_undo(
+    harness: Harness,
+) -> None:
+    article = await seed_article(
+        harness, "Gut microbes and CRISPR symposium", topics=["microbiology"], event=FORUM
+    )
+    (picker,) = await harness.send(USER, "/topics")
+    await harness.click(USER, picker, kb.encode(kb.ToggleTopic(USER, "microbiology", 1)))
+    await harness.send(USER, "/subscribe crispr")
+    (listing,) = await harness.send(USER, "/latest")
+    before = len(harness.fake.messages(USER))
+    await harness.click(USER, listing, kb.encode(kb.OpenCard(USER, article)))
+    (card,) = (await harness.fake.wait_for_messages_async(USER, before + 1))[before:]
+
+    assert "💡 because: #microbiology · rule crispr" in (card.plain_text or "")
+    assert [t for t, _ in buttons(card.reply_markup)] == [
+        "📅 Add to calendar",
+        "🔕 Mute #microbiology",
+    ]
+
+    sent = await harness.click(USER, card, kb.encode(kb.CardCalendar(USER, article)))
+    document = harness.fake.messages(USER)[-1].document
+    assert sent.text == "Calendar sent"
+    assert document is not None
+    assert document.filename == f"sciforum-forum-{article}.ics"
+    assert document.content.count(b"BEGIN:VEVENT") == 1
+
+    muted = await harness.click(USER, card, kb.encode(kb.MuteTopic(USER, "microbiology")))
+    assert "Muted" in (muted.text or "")
+    assert await harness.topics(USER) == []
+    undo = harness.latest(USER, card)
+    assert [t for t, _ in buttons(undo.reply_markup)][-1] == "↩️ Undo: follow #microbiology"
+    await harness.click(USER, undo, kb.encode(kb.UnmuteTopic(USER, "microbiology")))
+    assert await harness.topics(USER) == ["microbiology"]
+    assert [t for t, _ in buttons(harness.latest(USER, card).reply_markup)][-1] == (
+        "🔕 Mute #microbiology"
+    )
+
+
+async def test_quiet_hours_and_silent_mode(harness: Harness) -> None:
+    (quiet,) = await harness.send(USER, "/quiet 22-7")
+    assert "Quiet hours 22:00–07:00" in (quiet.plain_text or "")
+    chat = await harness.chat(USER)
+    assert chat is not None
+    assert (chat.quiet_start, chat.quiet_end) == (22, 7)
+    (bad,) = await harness.send(USER, "/quiet 25-3")
+    assert "Usage" in (bad.plain_text or "")
+    (off,) = await harness.send(USER, "/quiet off")
+    assert "off" in (off.plain_text or "")
+
+    (settings,) = await harness.send(USER, "/settings")
+    await harness.click(USER, settings, kb.encode(kb.SetSilent(USER, True)))
+
+    chat = await harness.chat(USER)
+    assert chat is not None
+    assert (chat.quiet_start, chat.quiet_end, chat.silent) == (None, None, True)
+    assert "🔕 Silent: on" in [t for t, _ in buttons(harness.latest(USER, settings).reply_markup)]
+
+
+# ------------------------------------------------------------------------------ groups
+
+
+async def test_a_failed_member_check_says_so_instead_of_refusing(
+    harness: Harness, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    group = -100800
+    fake.register_chat(group, chat_type="supergroup", title="Lab group")
+    fake.set_chat_admins(group, [7])
+    fake.fail_chat(group, "server_error", methods=["getChatMember"], times=2)
+
+    (reply,) = await harness.send(group, "/settings", user_id=7)
+    (settings,) = await harness.send(group, "/settings", user_id=7)
+    fake.fail_chat(group, "server_error", methods=["getChatMember"], times=1)
+    answer = await harness.click(group, settings, kb.encode(kb.SetPaused(group, True)), user_id=7)
+
+    assert "couldn't check whether you are an admin" in (reply.plain_text or "")
+    assert "Only this group's admins" not in (reply.plain_text or "")
+    assert "couldn't check" in (answer.text or "")
+    assert any("getChatMember" in r.message for r in caplog.records)
+    assert "couldn't check" in (settings.plain_text or "")  # the second failure
+    (works,) = await harness.send(group, "/settings", user_id=7)
+    assert "Settings" in (works.plain_text or "")
+
+
+async def test_group_answers_speak_of_the_group_and_anyone_may_ask_for_a_list(
+    harness: Harness, fake: FakeTelegram
+) -> None:
+    group = -100900
+    fake.register_chat(group, chat_type="supergroup", title="Lab group")
+    fake.set_chat_admins(group, [7])
+    await seed_article(harness, "Telescope first light", topics=["space"])
+    await harness.send(group, "/subscribe telescope", user_id=7)
+
+    (subs,) = await harness.send(group, "/mysubs", user_id=USER)
+    (listing,) = await harness.send(group, "/latest", user_id=USER)
+    (ask,) = await harness.send(group, "/unsubscribe all", user_id=7)
+
+    assert "This group's subscriptions" in (subs.plain_text or "")
+    assert "Newest in this group's subscriptions" in (listing.plain_text or "")
+    assert entries(listing) == ["1. Telescope first light"]
+    assert "this group's topics" in (ask.plain_text or "")
+
+
+# ------------------------------------------------------------------------------ caps
+
+
+def long_rule(n: int) -> str:
+    """A keyword rule of close to the 100 characters a rule may have."""
+    query = (
+        f'"alpha{n} beta gamma delta epsilon omicron" zeta{n} eta{n} theta{n} iota{n} kappa{n}'
+        f" lambda{n} -mu{n} -nu{n}"
+    )
+    return str(parse_rule(query))
+
+
+async def test_keyword_rules_stop_at_the_cap_and_every_list_of_them_fits_telegram(
+    harness: Harness,
+) -> None:
+    await harness.send(USER, "/start")
+    async with harness.sessions() as s, s.begin():
+        for topic in TOPICS:
+            await chats_db.add_topic(s, USER, topic.slug)
+        for n in range(MAX_RULES):
+            await chats_db.add_rule(s, USER, str(parse_rule(long_rule(n))), now=NOW)
+    assert min(len(long_rule(n)) for n in range(MAX_RULES)) >= 90
+
+    (full,) = await harness.send(USER, "/subscribe crispr")
+    (again,) = await harness.send(USER, f"/subscribe {long_rule(3)}")
+    subs = await harness.send(USER, "/mysubs", replies=2)
+    (menu,) = await harness.send(USER, "/unsubscribe")
+
+    assert f"follows {MAX_RULES} keyword rules" in (full.plain_text or "")
+    assert "already follow" in (again.plain_text or "")
+    assert len(await harness.rules(USER)) == MAX_RULES
+    listed = "\n".join(m.plain_text or "" for m in subs)
+    assert all(long_rule(n) in listed for n in range(MAX_RULES))
+    assert all(utf16_length(m.plain_text or "") <= 4096 for m in subs)
+    seen: list[kb.Action] = []
+    shown = menu
+    for page in range(1, 10):  # page forward until the last page, collecting removals
+        seen += [
+            a
+            for _, d in buttons(shown.reply_markup)
+            if isinstance(a := kb.parse(d), kb.RemoveTopic | kb.RemoveRule)
+        ]
+        forward = [d for t, d in buttons(shown.reply_markup) if t == "▶"]
+        if not forward:
+            break
+        await harness.click(USER, shown, forward[0])
+        shown = harness.latest(USER, menu)
+        assert f"{page + 1}/8" in [t for t, _ in buttons(shown.reply_markup)]
+    assert len(seen) == len(TOPICS) + MAX_RULES
+
+
+# ------------------------------------------------------------------------------ deep links
+
+
+@pytest.mark.parametrize(
+    ("payload", "subscribed"),
+    [
+        ("topic_microbiology", ["microbiology"]),
+        ("topic_cell_biology", ["cell-biology"]),
+        ("topic_precision-medicine", ["precision-medicine"]),
+        ("topic_astrology", []),
+        ("hello", []),
+    ],
+)
+async def test_a_start_link_with_a_topic_subscribes_to_it_and_shows_it_chosen(
+    harness: Harness, payload: str, subscribed: list[str]
+) -> None:
+    (welcome,) = await harness.send(USER, f"/start {payload}")
+
+    assert await harness.topics(USER) == subscribed
+    chosen = [t for t, _ in buttons(welcome.reply_markup) if t.startswith("✅")]
+    if subscribed:
+        topic = next(t for t in TOPICS if t.slug == subscribed[0])
+        assert f"Subscribed to {kb.topic_label(topic)}" in (welcome.plain_text or "")
+        assert chosen == [f"✅ {kb.topic_label(topic)}"]  # its page of the picker is shown
+    else:
+        assert chosen == []
+
+
+async def test_help_and_start_offer_a_link_to_add_the_bot_to_a_group(harness: Harness) -> None:
+    link = "https://t.me/sciforum_test_bot?startgroup=start"
+    (welcome,) = await harness.send(USER, "/start")
+    (help_,) = await harness.send(USER, "/help")
+    for message in (welcome, help_):
+        urls = [e.get("url") for e in message.entities if e["type"] == "text_link"]
+        assert link in urls
+
+
+# ------------------------------------------------------------------------------ paced replies
+
+
+@pytest.fixture
+async def paced(template_db: Path, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot with the reply limiter and throttle, against a fake enforcing Telegram's
+    limits; network retries are quick."""
+    with FakeTelegram(enforce_limits=True, limits=Limits()) as fake:
+        limits = RateLimits()
+        replies = ReplyLimiter(
+            SendBudget(limits.outbox_per_second),
+            ChatPacer(limits),
+            limits=limits,
+            retries=ReplyRetries(max_attempts=3, backoff=0.05),
+        )
+        async with running_bot(
+            template_db, tmp_path, fake, replies=replies, throttle=Throttle()
+        ) as found:
+            yield found
+
+
+def limiter(harness: Harness) -> ReplyLimiter:
+    found = harness.app.bot.rate_limiter
+    assert isinstance(found, ReplyLimiter)
+    return found
+
+
+async def test_a_reply_refused_with_429_waits_as_told_and_arrives(paced: Harness) -> None:
+    paced.fake.fail_chat(USER, "retry_after", retry_after=1, times=1)
+
+    (reply,) = await paced.send(USER, "/help")
+
+    assert "Commands" in (reply.plain_text or "")
+    stats = limiter(paced).stats
+    assert (stats.too_many_requests, stats.retried, stats.failed) == (1, 1, 0)
+    refused, accepted = paced.fake.calls("sendMessage")
+    assert (refused.status, accepted.status) == (429, 200)
+    assert accepted.timestamp - refused.timestamp >= 1.0
+
+
+async def test_a_reply_failing_on_the_network_is_retried_then_given_up_logged_and_counted(
+    paced: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    paced.fake.fail_chat(USER, "server_error", times=1)
+    (reply,) = await paced.send(USER, "/help")
+    assert "Commands" in (reply.plain_text or "")
+
+    paced.fake.fail_chat(USER, "server_error", times=3)
+    paced.fake.user_sends(USER, "/help")
+    await paced.fake.wait_until_async(lambda: limiter(paced).stats.failed == 1, timeout=10)
+    await asyncio.sleep(0.2)
+
+    assert len(paced.fake.messages(USER)) == 1  # the second answer never got through
+    assert limiter(paced).stats.retried == 3  # once for the first, twice for the second
+    assert paced.app.bot_data[ERRORS_KEY] == 1
+    assert any("failed after 3 tries" in r.message for r in caplog.records)
+
+
+async def test_answers_to_one_chat_are_paced_within_its_limit(paced: Harness) -> None:
+    for topic in ("ai", "space", "physics"):
+        paced.fake.user_sends(USER, f"/start topic_{topic}")
+
+    await paced.fake.wait_for_messages_async(USER, 3, timeout=10)
+
+    stats = paced.fake.stats()
+    assert (stats.too_many_requests, stats.max_chat_rate) == (0, 1)
+    assert await paced.topics(USER) == ["ai", "physics", "space"]

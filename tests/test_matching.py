@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matching import Subscription, matches
+from bot.matching import MatchReasons, Subscription, match_reasons, matches, stored_subscription
 from summaries.rules import parse_rule
 
 CRISPR_TITLE = "CRISPR screen finds a new immune switch"
@@ -98,3 +98,50 @@ def test_rule_matches_body_text_not_only_title() -> None:
 
 def test_topic_match_does_not_need_the_text() -> None:
     assert matches(sub(("climate",)), title="", text="", topics=["climate"], is_event=False)
+
+
+@pytest.mark.parametrize(
+    ("subscription", "title", "topics", "reasons"),
+    [
+        pytest.param(
+            sub(("genomics", "ai")),
+            CRISPR_TITLE,
+            ["ai", "space", "genomics"],
+            MatchReasons(("ai", "genomics")),
+            id="the chat's topics, in the article's order",
+        ),
+        pytest.param(
+            sub(("space",), rules=("crispr", "fusion", '"immune switch"')),
+            CRISPR_TITLE,
+            ["genomics"],
+            MatchReasons((), ("crispr", '"immune switch"')),
+            id="the rules that meet it, as stored",
+        ),
+        pytest.param(
+            sub(("genomics",), rules=("crispr",), forums_only=True),
+            CRISPR_TITLE,
+            ["genomics", "genomics"],
+            MatchReasons(("genomics",), ("crispr",)),
+            id="both; forums only is a filter, not a reason",
+        ),
+        pytest.param(
+            sub(("space",), rules=("fusion",)),
+            CRISPR_TITLE,
+            ["genomics"],
+            MatchReasons(),
+            id="none: a search result, not a match",
+        ),
+    ],
+)
+def test_match_reasons_name_every_topic_and_rule_an_article_met(
+    subscription: Subscription, title: str, topics: list[str], reasons: MatchReasons
+) -> None:
+    found = match_reasons(subscription, title=title, text="", topics=topics)
+    assert found == reasons
+    assert bool(found) is bool(reasons.topics or reasons.rules)
+
+
+def test_a_stored_subscription_skips_rules_that_no_longer_parse() -> None:
+    stored = stored_subscription(1, frozenset({"ai"}), ["crispr", "-only-excluded"], False)
+    assert [str(r) for r in stored.rules] == ["crispr"]
+    assert stored.topics == frozenset({"ai"})

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import outbox
+from db.errors import BroadcastNotFound
 from db.models import Article, Broadcast, Chat, ChatArticle, ChatRule, ChatTopic, Delivery
 
 NOW = datetime(2025, 11, 25, 8, 0, tzinfo=UTC)
@@ -266,9 +267,9 @@ async def test_cancel_stops_pending_rows_and_keeps_what_was_sent(sessions: Sessi
 
 async def test_unknown_broadcast_is_a_clear_error(sessions: Sessions) -> None:
     async with sessions() as s:
-        with pytest.raises(outbox.BroadcastNotFound):
+        with pytest.raises(BroadcastNotFound):
             await outbox.start_broadcast(s, 12345, now=NOW)
-        with pytest.raises(outbox.BroadcastNotFound):
+        with pytest.raises(BroadcastNotFound):
             await outbox.cancel_broadcast(s, 12345, now=NOW)
 
 
@@ -291,3 +292,116 @@ async def test_still_pending_names_rows_not_settled_yet(sessions: Sessions) -> N
         await outbox.mark_failed(s, b, error="x")
         assert await outbox.still_pending(s, [a, b, 999]) == {a}
         assert await outbox.still_pending(s, []) == set()
+
+
+# --- the row rules (pure) --------------------------------------------------------------------
+
+LATER = NOW + timedelta(seconds=30)
+SETTLE_TABLE: list[tuple[str, str, int, outbox.SendResult, outbox.RowChange | None]] = [
+    (
+        "a confirmed send is sent, one attempt counted",
+        "pending",
+        2,
+        outbox.SendResult("sent", message_id=77),
+        outbox.RowChange("sent", 3, None, message_id=77, sent_at=NOW),
+    ),
+    (
+        "a send confirmed after a cancel still counts as sent",
+        "cancelled",
+        0,
+        outbox.SendResult("sent", message_id=5),
+        outbox.RowChange("sent", 1, None, message_id=5, sent_at=NOW),
+    ),
+    (
+        "a network error is retried after the backoff",
+        "pending",
+        0,
+        outbox.SendResult("retry", "Timed out"),
+        outbox.RowChange("pending", 1, "Timed out", next_attempt_at=LATER),
+    ),
+    (
+        "the last allowed retry gives up",
+        "pending",
+        7,
+        outbox.SendResult("retry", "Bad Gateway"),
+        outbox.RowChange("failed", 8, "Bad Gateway"),
+    ),
+    (
+        "a 429 is not counted as an attempt and stays due",
+        "pending",
+        7,
+        outbox.SendResult("flood", "Flood control exceeded"),
+        outbox.RowChange("pending", 7, "Flood control exceeded", next_attempt_at=NOW),
+    ),
+    (
+        "a refused message is given up at once",
+        "pending",
+        0,
+        outbox.SendResult("fail", "can't parse entities"),
+        outbox.RowChange("failed", 1, "can't parse entities"),
+    ),
+    (
+        "a blocked chat blocks the row without counting an attempt",
+        "pending",
+        1,
+        outbox.SendResult("blocked", "Forbidden: bot was blocked by the user"),
+        outbox.RowChange("blocked", 1, "Forbidden: bot was blocked by the user"),
+    ),
+    (
+        "a retry answer after a cancel leaves the row cancelled",
+        "cancelled",
+        0,
+        outbox.SendResult("retry", "Timed out"),
+        None,
+    ),
+    (
+        "a long error is clipped to its column",
+        "pending",
+        0,
+        outbox.SendResult("fail", "x" * 900),
+        outbox.RowChange("failed", 1, "x" * 499 + "…"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "attempts", "result", "expected"),
+    SETTLE_TABLE,
+    ids=[r[0] for r in SETTLE_TABLE],
+)
+def test_a_send_result_settles_the_row(
+    case: str,
+    status: str,
+    attempts: int,
+    result: outbox.SendResult,
+    expected: outbox.RowChange | None,
+) -> None:
+    change = outbox.settle(
+        status=status, attempts=attempts, result=result, now=NOW, retry_delay=30, max_attempts=8
+    )
+
+    assert change == expected, case
+
+
+async def test_a_settled_change_is_written_unless_the_row_moved_on(sessions: Sessions) -> None:
+    await add_chats(sessions, 1)
+    sent, retried, cancelled = await enqueue(sessions, row(1, "a"), row(1, "b"), row(1, "c"))
+    async with sessions() as s, s.begin():
+        cancel = await s.get(Delivery, cancelled)
+        assert cancel is not None
+        cancel.status = "cancelled"
+    retry = outbox.RowChange("pending", 1, "Timed out", next_attempt_at=LATER)
+    async with sessions() as s, s.begin():
+        done = outbox.RowChange("sent", 1, None, message_id=9, sent_at=NOW)
+        assert await outbox.apply_change(s, sent, done, expected_status="pending")
+        assert await outbox.apply_change(s, retried, retry, expected_status="pending")
+        assert not await outbox.apply_change(s, cancelled, retry, expected_status="pending")
+    a, b, c = await deliveries(sessions)
+    assert (a.status, a.message_id, a.sent_at, a.attempts) == ("sent", 9, NOW, 1)
+    assert (b.status, b.attempts, b.next_attempt_at, b.last_error) == (
+        "pending",
+        1,
+        LATER,
+        "Timed out",
+    )
+    assert (c.status, c.attempts) == ("cancelled", 0)

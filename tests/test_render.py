@@ -19,14 +19,18 @@ import pytest
 from bot.render import (
     MAX_MESSAGE,
     ArticleCard,
+    append_line,
     card_from_article,
     format_date_range,
     forum_name,
+    pack_lines,
     render_card,
     render_card_text,
     render_digest,
     render_event_line,
     render_events,
+    render_list,
+    render_reason,
     utf16_len,
     visible_len,
 )
@@ -839,3 +843,117 @@ def test_the_next_deadline_that_has_not_passed_is_shown(
         assert "⏳" not in line
     else:
         assert f"⏳ {shown}" in line
+
+
+# --------------------------------------------------------------------------------------------
+# Result lists, the "because" line, and long lists of lines
+# --------------------------------------------------------------------------------------------
+
+
+def _parsed(markup: str) -> ParsedText:
+    parsed = parse_html(markup)  # raises on anything Telegram would refuse
+    assert utf16_length(parsed.text) <= MAX_MESSAGE
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("cards", "first", "lines"),
+    [
+        pytest.param(
+            [_card(), _card(id=2, title="Moon dust", source="Nature")],
+            1,
+            [
+                "1. Bacteria that eat plastic",
+                "      Science Daily · 24 Nov 2025",
+                "2. Moon dust",
+                "      Nature · 24 Nov 2025",
+            ],
+            id="numbered, with source and date",
+        ),
+        pytest.param(
+            [_card(title="<script>&", url="javascript:alert(1)", source="")],
+            11,
+            ["11. <script>&", "      24 Nov 2025"],
+            id="escaped, unlinked when the URL is not http(s), numbered from the page",
+        ),
+        pytest.param(
+            [_card(title="T" * 400, source="S" * 400)],
+            1,
+            ["1. " + "T" * 149 + "…", "      " + "S" * 79 + "… · 24 Nov 2025"],
+            id="long fields capped",
+        ),
+    ],
+)
+def test_a_result_list_is_one_numbered_entry_per_card(
+    cards: list[ArticleCard], first: int, lines: list[str]
+) -> None:
+    rendered = render_list(cards, heading="🔎 <b>Found</b>", first_number=first, tz=UTC_TZ)
+    parsed = _parsed(rendered)
+    shown = [line for line in parsed.text.split("\n") if line and line != "🔎 Found"]
+    assert shown == lines
+    links = [e["url"] for e in parsed.entities if e["type"] == "text_link"]
+    assert links == [c.url for c in cards if c.url and c.url.startswith("https://")]
+
+
+def test_ten_entries_of_the_longest_fields_fit_one_message() -> None:
+    cards = [_card(id=n, title="標" * 600, source="😀" * 200) for n in range(10)]
+    rendered = render_list(cards, heading="🆕 <b>Newest</b> · page 9", first_number=91, tz=UTC_TZ)
+    assert visible_len(rendered) < MAX_MESSAGE
+    _parsed(rendered)
+
+
+@pytest.mark.parametrize(
+    ("topics", "rules", "line"),
+    [
+        (["microbiology"], [], "💡 because: #microbiology"),
+        (["microbiology"], ["crispr"], "💡 because: #microbiology · rule crispr"),
+        ([], ['"gene editing" -plants'], '💡 because: rule "gene editing" -plants'),
+        (["precision-medicine"], [], "💡 because: #precision_medicine"),
+        (["ai", "space", "physics", "math"], ["x"], "💡 because: #ai · #space · #physics +2"),
+        ([], ["<b>" + "y" * 60], "💡 because: rule <b>" + "y" * 36 + "…"),
+        ([], [], ""),
+    ],
+)
+def test_the_because_line_names_topics_as_hashtags_and_rules_as_code(
+    topics: list[str], rules: list[str], line: str
+) -> None:
+    rendered = render_reason(topics, rules)
+    assert (_parsed(rendered).text if rendered else "") == line
+
+
+def test_a_card_with_a_reason_keeps_it_within_the_limit_by_shortening_the_summary() -> None:
+    reason = render_reason(["microbiology"], ["crispr"])
+    long = _card(summary=("Word " * 1500,))
+    rendered = render_card(long, sentences=5, tz=UTC_TZ, now=NOW, reason=reason)
+    parsed = _parsed(rendered)
+    assert parsed.text.endswith("💡 because: #microbiology · rule crispr")
+    assert utf16_length(parsed.text) <= MAX_MESSAGE
+    short = render_card(_card(), sentences=2, tz=UTC_TZ, now=NOW, reason=reason)
+    assert short == render_card(_card(), sentences=2, tz=UTC_TZ, now=NOW) + "\n" + reason
+
+
+@pytest.mark.parametrize(
+    ("units", "added"),
+    [(100, True), (MAX_MESSAGE - 30, True), (MAX_MESSAGE - 20, False)],
+)
+def test_a_line_is_appended_only_when_the_message_still_fits(units: int, added: bool) -> None:
+    body = "x" * units
+    line = render_reason(["microbiology"], [])  # 24 units
+    assert (append_line(body, line) != body) is added
+    assert visible_len(append_line(body, line)) <= MAX_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("lines", "limit", "messages"),
+    [
+        (["a", "b", "c"], 100, ["a\nb\nc"]),
+        (["aaaa", "bbbb", "cccc"], 9, ["aaaa\nbbbb", "cccc"]),
+        (["<code>aaaa</code>", "bbbb"], 9, ["<code>aaaa</code>\nbbbb"]),  # tags are not shown
+        (["aaaa", "bbbb"], 8, ["aaaa", "bbbb"]),
+        ([], 10, []),
+    ],
+)
+def test_lines_are_packed_into_as_few_messages_as_fit(
+    lines: list[str], limit: int, messages: list[str]
+) -> None:
+    assert pack_lines(lines, limit=limit) == messages

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.routing import route_articles, send_due_digests
 from db import chats as chats_db
 from db.models import Article, ArticleSource, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, Feed
-from summaries.rules import RuleError
+from summaries.rules import RuleError, parse_rule
 
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
@@ -86,7 +86,7 @@ async def add_chat(
         for slug in topics:
             await chats_db.add_topic(s, chat_id, slug)
         for rule in rules:
-            await chats_db.add_rule(s, chat_id, rule, now=NOW)
+            await chats_db.add_rule(s, chat_id, str(parse_rule(rule)), now=NOW)
 
 
 async def rows(sessions: Sessions, model: Any) -> list[Any]:
@@ -287,16 +287,21 @@ async def test_delete_chat_removes_everything_of_the_chat(sessions: Sessions) ->
 
 
 async def test_rules_are_stored_canonical_and_once(sessions: Sessions) -> None:
+    # Storage stores what it is given: the canonical form, which parse_rule makes.
     await add_chat(sessions, 1)
+    spaced, plain = (
+        str(parse_rule(q)) for q in ('  "Gene  Editing"   -Plants ', '"gene editing" -plants')
+    )
     async with sessions() as s, s.begin():
-        first, created = await chats_db.add_rule(s, 1, '  "Gene  Editing"   -Plants ', now=NOW)
-        again, created_again = await chats_db.add_rule(s, 1, '"gene editing" -plants', now=NOW)
-        with pytest.raises(RuleError):
-            await chats_db.add_rule(s, 1, "-only -exclusions", now=NOW)
+        first, created = await chats_db.add_rule(s, 1, spaced, now=NOW)
+        again, created_again = await chats_db.add_rule(s, 1, plain, now=NOW)
+    with pytest.raises(RuleError):
+        parse_rule("-only -exclusions")
     assert (first.query, created, created_again) == ('"gene editing" -plants', True, False)
     assert again.id == first.id
     async with sessions() as s, s.begin():
-        assert await chats_db.remove_rule_by_query(s, 1, '"GENE EDITING" -plants') is True
+        canonical = str(parse_rule('"GENE EDITING" -plants'))
+        assert await chats_db.remove_rule_by_query(s, 1, canonical) is True
         assert await chats_db.chat_rules(s, 1) == []
 
 

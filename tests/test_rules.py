@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from summaries.errors import SummariesError
 from summaries.rules import MAX_RULE_CHARS, MAX_RULE_TERMS, KeywordRule, RuleError, parse_rule
@@ -358,3 +360,34 @@ def test_matching_a_hostile_megabyte_text_is_bounded(query: str, text: str) -> N
     started = time.perf_counter()
     rule.matches(text[:100], text)
     assert time.perf_counter() - started < 5
+
+
+# Queries built from what subscribers type: words, quotes (straight and typographic),
+# dashes, CJK, full-width letters, punctuation and odd whitespace.
+_QUERY_ALPHABET = st.sampled_from(
+    [
+        *"abcxyzABC019 -\"'_.%\\",
+        *["\u2212", "\u2013", "\u2014", "\u201c", "\u201d", "\u00a0", "\t", "\n"],
+        *["量", "子", "计", "算", "Ａ", "ｂ", "é", "ß", "İ", "ﬁ", "\u0301", "\u200b", "🧬"],
+    ]
+)
+queries = st.text(alphabet=_QUERY_ALPHABET, max_size=120) | st.text(max_size=60)
+
+
+@settings(deadline=None)  # no per-example time limit: the suite runs on busy machines
+@given(queries)
+@example('"')
+@example("- -")
+@example('-"a b" "')
+@example("ﬁ İ ß")
+@example("ß\u0301")  # case folding undid NFKC: the canonical form did not parse back
+def test_any_query_parses_to_a_canonical_rule_or_raises_rule_error(query: str) -> None:
+    try:
+        rule = parse_rule(query)
+    except RuleError:
+        return
+    canonical = str(rule)
+    assert parse_rule(canonical) == rule
+    assert str(parse_rule(canonical)) == canonical
+    assert len(canonical) <= MAX_RULE_CHARS
+    assert 1 <= len(rule.include_terms) <= MAX_RULE_TERMS

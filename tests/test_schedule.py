@@ -8,9 +8,7 @@ import pytest
 
 from summaries.schedule import (
     check_delay,
-    due,
     is_permanent_failure,
-    jitter_fraction,
     next_check,
     should_disable,
 )
@@ -89,35 +87,6 @@ def test_next_check_adds_the_delay_to_now() -> None:
     assert next_check(now=NOW, interval=HOUR, consecutive_errors=2) == NOW + timedelta(hours=4)
 
 
-@pytest.mark.parametrize("key", ["https://a.example/feed", "https://b.example/rss", "中文"])
-def test_jitter_is_stable_per_key_and_only_stretches(key: str) -> None:
-    first = check_delay(interval=HOUR, jitter_key=key)
-    second = check_delay(interval=HOUR, jitter_key=key)
-
-    assert first == second
-    assert HOUR <= first < HOUR * 1.1
-
-
-def test_jitter_spreads_different_feeds() -> None:
-    delays = {check_delay(interval=HOUR, jitter_key=f"https://x.example/{i}") for i in range(50)}
-
-    assert len(delays) == 50
-
-
-def test_jitter_fraction_is_a_fixed_function_of_the_key() -> None:
-    assert jitter_fraction("https://example.org/feed") == jitter_fraction(
-        "https://example.org/feed"
-    )
-    assert 0.0 <= jitter_fraction("") < 1.0
-
-
-@pytest.mark.parametrize(("jitter", "expected_max"), [(0.0, HOUR), (0.5, HOUR * 1.5)])
-def test_jitter_amount_is_configurable(jitter: float, expected_max: float) -> None:
-    delay = check_delay(interval=HOUR, jitter_key="https://example.org/feed", jitter=jitter)
-
-    assert HOUR <= delay <= expected_max
-
-
 @pytest.mark.parametrize(
     ("errors", "max_errors", "last_status", "expected"),
     [
@@ -150,16 +119,3 @@ def test_should_disable(
 )
 def test_is_permanent_failure(status: int | None, expected: bool) -> None:
     assert is_permanent_failure(status) is expected
-
-
-@pytest.mark.parametrize(
-    ("scheduled", "expected"),
-    [
-        (None, True),
-        (NOW - timedelta(seconds=1), True),
-        (NOW, True),
-        (NOW + timedelta(seconds=1), False),
-    ],
-)
-def test_due(scheduled: datetime | None, expected: bool) -> None:
-    assert due(scheduled, NOW) is expected

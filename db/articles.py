@@ -1,0 +1,178 @@
+"""Article queries: storing what ingestion found, linking feeds' entries to articles, and the
+routing queue (articles stored but not routed yet).
+
+Callers own the transaction (``db.engine.transaction``). Records go in and out as plain
+values: no ORM instance leaves a function here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Article, ArticleSource, fit_to_columns
+
+# Ids per IN (...) list: well under every backend's bound-parameter limit.
+IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """A new article's columns (db.models.Article), as the ingest shell builds them."""
+
+    url: str | None
+    title: str
+    author: str | None
+    published: datetime
+    first_seen: datetime
+    language: str | None
+    text: str
+    text_source: str
+    content_hash: str
+    simhash: int | None
+    announce: bool
+    summary: list[str] | None = None
+    topics: list[str] | None = None
+    topic_scores: dict[str, float] | None = None
+    event: dict[str, Any] | None = None
+    is_event: bool = False
+    event_start: date | None = None
+    event_end: date | None = None
+    summarized_at: datetime | None = None
+    summary_error: str | None = None
+
+
+def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> list[Sequence[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+async def insert_article(session: AsyncSession, draft: ArticleDraft, *, now: datetime) -> int:
+    """Store a new article; returns its id. Strings are fitted to their columns (a URL too
+    long for its column is not stored: a cut URL would name another page). A backlog
+    article (``announce`` False) is stored as routed: there is nothing to route."""
+    values = fit_to_columns("articles", asdict(draft), whole=frozenset({"url"}))
+    article = Article(**values, routed_at=None if draft.announce else now)
+    session.add(article)
+    await session.flush()
+    assert article.id is not None
+    return article.id
+
+
+async def known_guids(session: AsyncSession, feed_id: int, guids: Sequence[str]) -> set[str]:
+    """Which of ``guids`` this feed already carried."""
+    found: set[str] = set()
+    for part in _chunks(list(guids)):
+        query = select(ArticleSource.guid).where(
+            ArticleSource.feed_id == feed_id, col(ArticleSource.guid).in_(list(part))
+        )
+        found.update((await session.exec(query)).all())
+    return found
+
+
+async def entry_hashes(
+    session: AsyncSession, feed_id: int, hashes: Collection[str]
+) -> dict[str, int]:
+    """Entry hash -> article id, for the hashes among ``hashes`` this feed already carried."""
+    found: dict[str, int] = {}
+    for part in _chunks(sorted(hashes)):
+        query = select(ArticleSource.entry_hash, ArticleSource.article_id).where(
+            ArticleSource.feed_id == feed_id, col(ArticleSource.entry_hash).in_(list(part))
+        )
+        for entry_hash, article_id in (await session.exec(query)).all():
+            if entry_hash is not None:
+                found[entry_hash] = article_id
+    return found
+
+
+async def article_ids_by_url(session: AsyncSession, urls: Collection[str]) -> dict[str, int]:
+    """URL -> article id, for the stored articles among ``urls``."""
+    found: dict[str, int] = {}
+    for part in _chunks(sorted(urls)):
+        query = select(Article.url, Article.id).where(col(Article.url).in_(list(part)))
+        for url, article_id in (await session.exec(query)).all():
+            if url is not None and article_id is not None:
+                found[url] = article_id
+    return found
+
+
+async def article_id_by_url(session: AsyncSession, url: str) -> int | None:
+    return (await session.exec(select(Article.id).where(Article.url == url))).first()
+
+
+async def recent_article_keys(
+    session: AsyncSession, *, since: datetime
+) -> Sequence[tuple[int, str | None, str, int | None]]:
+    """(id, url, content_hash, simhash) of articles first seen since ``since``."""
+    query = select(Article.id, Article.url, Article.content_hash, Article.simhash).where(
+        col(Article.first_seen) >= since
+    )
+    rows = (await session.exec(query)).all()
+    return [(int(r[0]), r[1], r[2], r[3]) for r in rows if r[0] is not None]
+
+
+async def link_source(
+    session: AsyncSession,
+    *,
+    article_id: int,
+    feed_id: int,
+    guid: str,
+    now: datetime,
+    entry_hash: str | None = None,
+) -> None:
+    """Record that the feed carried the article under ``guid``.
+
+    A feed has one row per article: when it already carried the article under another
+    guid (an entry whose guid changes at every poll), that row takes the new guid, so the
+    table does not grow with every poll of a churning feed.
+    """
+    sources = SQLModel.metadata.tables["article_sources"]
+    moved = await session.exec(
+        sources.update()
+        .where(sources.c.feed_id == feed_id, sources.c.article_id == article_id)
+        .values(
+            guid=guid,
+            seen_at=sa.bindparam("b_now", now, type_=sources.c.seen_at.type),
+            entry_hash=sa.func.coalesce(sa.literal(entry_hash, sa.String), sources.c.entry_hash),
+        )
+    )
+    if moved.rowcount:
+        return
+    session.add(
+        ArticleSource(
+            article_id=article_id, feed_id=feed_id, guid=guid, seen_at=now, entry_hash=entry_hash
+        )
+    )
+    await session.flush()
+
+
+async def article_count(session: AsyncSession) -> int:
+    return (await session.exec(select(sa.func.count()).select_from(Article))).one()
+
+
+async def unrouted_article_ids(session: AsyncSession, *, limit: int) -> list[int]:
+    """The oldest ``limit`` articles stored but not routed yet."""
+    query = (
+        select(Article.id)
+        .where(col(Article.routed_at).is_(None))
+        .order_by(col(Article.id))
+        .limit(limit)
+    )
+    return [i for i in (await session.exec(query)).all() if i is not None]
+
+
+async def mark_routed(session: AsyncSession, article_ids: Sequence[int], *, now: datetime) -> None:
+    """Routing matched these articles to the chats: never route them again."""
+    articles = SQLModel.metadata.tables["articles"]
+    stamp = sa.bindparam("b_now", now, type_=articles.c.routed_at.type)
+    for part in _chunks(list(article_ids)):
+        await session.exec(
+            articles.update()
+            .where(articles.c.id.in_(list(part)), articles.c.routed_at.is_(None))
+            .values(routed_at=stamp)
+        )
