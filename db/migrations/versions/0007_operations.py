@@ -1,0 +1,21 @@
+"""operations: a heartbeat for health checks
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02 00:00:00.000000
+"""
+
+from __future__ import annotations
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # reserved in the chain; filled in by the change that needs it
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,21 @@
+"""full-text search indexes
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02 00:00:00.000000
+"""
+
+from __future__ import annotations
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # reserved in the chain; filled in by the change that needs it
+
+
+def downgrade() -> None:
+    pass
