@@ -1,0 +1,140 @@
+"""The interface languages: English (the source text) and Simplified Chinese, through gettext.
+
+The catalogs ship with the package: ``bot/locales/<lang>/LC_MESSAGES/messages.po`` (edited)
+and ``messages.mo`` (compiled; ``make i18n`` extracts, updates and compiles both). English
+needs no catalog: a message id is its English text.
+
+The API, for a handler or a renderer:
+
+- ``translator(language)`` → ``Translator`` for "en" or "zh" (anything else: English).
+  ``language_of(code)`` maps a Telegram ``language_code`` ("zh", "zh-hans", "zh-CN",
+  "zh-TW", …) to "zh", everything else to "en".
+- ``tr("Removed {name}", name=x)``: the message translated, then ``str.format``-ed with the
+  values (placeholders are ``{name}``; a message without values is not formatted, so its
+  braces stay literal). ``tr.ngettext("{n} article", "{n} articles", n)`` for counts (``n``
+  is a value too). ``N_("…")`` marks a module constant for extraction without translating
+  it; translate it where it is shown: ``tr(CONSTANT)``.
+- ``tr.date(day)`` "24 Nov 2025" / "2025年11月24日", ``tr.month(day)``, ``tr.date_range(a, b)``,
+  ``tr.weekday(0..6)``, ``tr.number(1200)``: babel.dates / babel.numbers in the language.
+- ``ENGLISH``: the default renderers take (``tr: Translator = ENGLISH``), so callers and
+  tests that do not care about the language get today's English output.
+
+In a Telegram handler, the chat's translator comes from ``bot.chatlanguage``:
+``tr = await translator_for(services(context), update)`` (the chat's stored language, or
+the sender's ``language_code`` for a chat not seen yet), then ``await _reply(update,
+tr("…"))``. Pushed cards and digests are rendered with ``translator(chat.language)``.
+Extraction looks for ``tr(...)``, ``N_(...)``, ``_(...)`` and ``….ngettext(...)`` calls in
+``bot/`` (config: ``[tool.babel.*]`` in pyproject.toml), so a new string needs nothing
+beyond being written inside one of those.
+
+Pure: catalogs are read once, on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Final, Literal
+
+from babel.dates import format_date, format_interval, get_day_names, get_month_names
+from babel.numbers import format_decimal
+
+__all__ = [
+    "ENGLISH",
+    "LANGUAGES",
+    "LOCALES_DIR",
+    "Language",
+    "N_",
+    "Translator",
+    "language_of",
+    "translator",
+]
+
+Language = Literal["en", "zh"]
+LANGUAGES: Final[tuple[Language, ...]] = ("en", "zh")
+DOMAIN = "messages"
+LOCALES_DIR = Path(__file__).parent / "locales"
+# Babel locales for dates and numbers: Chinese is Simplified (zh = zh_Hans_CN).
+_BABEL_LOCALES: Final[dict[Language, str]] = {"en": "en", "zh": "zh"}
+
+
+def N_(message: str) -> str:  # noqa: N802  # gettext's conventional name for a marker
+    """Marks ``message`` for extraction; translate it where it is shown (``tr(message)``)."""
+    return message
+
+
+def language_of(code: str | None) -> Language:
+    """A Telegram ``language_code`` (IETF tag) as an interface language: any Chinese
+    ("zh", "zh-hans", "zh-CN", "zh_TW", "ZH") is "zh", everything else English."""
+    if code and code.strip().lower().replace("_", "-").split("-", 1)[0] == "zh":
+        return "zh"
+    return "en"
+
+
+class Translator:
+    """One language's messages, dates and numbers (see the module docstring)."""
+
+    def __init__(self, language: Language, translations: gettext.NullTranslations) -> None:
+        self.language: Language = language
+        self._translations = translations
+        self._locale = _BABEL_LOCALES[language]  # babel parses (and caches) it on use
+
+    def __call__(self, message: str, /, **values: object) -> str:
+        text = self._translations.gettext(message)
+        return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
+        """The form for ``n`` (Chinese has one), formatted with ``n`` and ``values``."""
+        return self._translations.ngettext(singular, plural, n).format(n=n, **values)
+
+    # --------------------------------------------------------------------- dates, numbers
+
+    def date(self, day: date) -> str:
+        """"24 Nov 2025" (no leading zero) / "2025年11月24日"."""
+        pattern = "y年M月d日" if self.language == "zh" else "d MMM y"
+        return format_date(day, pattern, locale=self._locale)
+
+    def month(self, day: date) -> str:
+        """"Nov 2026" / "2026年11月", for events dated only by their month."""
+        pattern = "y年M月" if self.language == "zh" else "MMM y"
+        return format_date(day, pattern, locale=self._locale)
+
+    def date_range(self, start: date, end: date | None) -> str:
+        """"16–17 Nov 2025", "30 Nov – 2 Dec 2025", "30 Dec 2025 – 2 Jan 2026"; in Chinese
+        "2025年11月16日 – 17日" and so on."""
+        if end is None or end <= start:
+            return self.date(start)
+        if self.language != "en":
+            return format_interval(start, end, "yMMMd", locale=self._locale)
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start.day}–{self.date(end)}"
+        if start.year == end.year:
+            return f"{start.day} {self._month_abbr(start.month)} – {self.date(end)}"
+        return f"{self.date(start)} – {self.date(end)}"
+
+    def _month_abbr(self, month: int) -> str:
+        return str(get_month_names("abbreviated", locale=self._locale)[month])
+
+    def weekday(self, index: int) -> str:
+        """The weekday's full name, Monday = 0: "Wednesday" / "星期三"."""
+        return str(get_day_names("wide", locale=self._locale)[index % 7])
+
+    def number(self, value: int) -> str:
+        """"1,200" with the language's grouping."""
+        return format_decimal(value, locale=self._locale)
+
+
+@cache
+def translator(language: str | None) -> Translator:
+    """The translator for an interface language ("en", "zh"; anything else is English)."""
+    chosen: Language = "zh" if language == "zh" else "en"
+    if chosen == "en":
+        return ENGLISH
+    # fallback=False: a missing catalog is a packaging bug, not a reason to speak English.
+    found = gettext.translation(DOMAIN, localedir=LOCALES_DIR, languages=[chosen])
+    return Translator(chosen, found)
+
+
+ENGLISH: Final = Translator("en", gettext.NullTranslations())
