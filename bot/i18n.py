@@ -41,12 +41,15 @@ from typing import Final, Literal
 from babel.dates import format_date, format_interval, get_day_names, get_month_names
 from babel.numbers import format_decimal
 
+# The Translator has a method called ``date``: inside the class the type goes by this name.
+Day = date
+
 __all__ = [
     "ENGLISH",
     "LANGUAGES",
     "LOCALES_DIR",
-    "Language",
     "N_",
+    "Language",
     "Translator",
     "language_of",
     "translator",
@@ -60,7 +63,7 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 _BABEL_LOCALES: Final[dict[Language, str]] = {"en": "en", "zh": "zh"}
 
 
-def N_(message: str) -> str:  # noqa: N802  # gettext's conventional name for a marker
+def N_(message: str) -> str:  # gettext's conventional name for a marker
     """Marks ``message`` for extraction; translate it where it is shown (``tr(message)``)."""
     return message
 
@@ -91,18 +94,18 @@ class Translator:
 
     # --------------------------------------------------------------------- dates, numbers
 
-    def date(self, day: date) -> str:
-        """"24 Nov 2025" (no leading zero) / "2025年11月24日"."""
+    def date(self, day: Day) -> str:
+        """ "24 Nov 2025" (no leading zero) / "2025年11月24日"."""
         pattern = "y年M月d日" if self.language == "zh" else "d MMM y"
         return format_date(day, pattern, locale=self._locale)
 
-    def month(self, day: date) -> str:
-        """"Nov 2026" / "2026年11月", for events dated only by their month."""
+    def month(self, day: Day) -> str:
+        """ "Nov 2026" / "2026年11月", for events dated only by their month."""
         pattern = "y年M月" if self.language == "zh" else "MMM y"
         return format_date(day, pattern, locale=self._locale)
 
-    def date_range(self, start: date, end: date | None) -> str:
-        """"16–17 Nov 2025", "30 Nov – 2 Dec 2025", "30 Dec 2025 – 2 Jan 2026"; in Chinese
+    def date_range(self, start: Day, end: Day | None) -> str:
+        """ "16–17 Nov 2025", "30 Nov – 2 Dec 2025", "30 Dec 2025 – 2 Jan 2026"; in Chinese
         "2025年11月16日 – 17日" and so on."""
         if end is None or end <= start:
             return self.date(start)
@@ -122,7 +125,7 @@ class Translator:
         return str(get_day_names("wide", locale=self._locale)[index % 7])
 
     def number(self, value: int) -> str:
-        """"1,200" with the language's grouping."""
+        """ "1,200" with the language's grouping."""
         return format_decimal(value, locale=self._locale)
 
 

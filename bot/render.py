@@ -496,9 +496,7 @@ def render_card(
             return f"{body}\n{reason}"
     text = _card_text(card, sentences=sentences, tz=tz, tr=tr)
     event_line = (
-        render_event_line(card.event, now=now, tz=tz, title=card.title, tr=tr)
-        if card.event
-        else ""
+        render_event_line(card.event, now=now, tz=tz, title=card.title, tr=tr) if card.event else ""
     )
     rendered = _card_html(text, event_line)
     excess = visible_len(rendered) - limit
@@ -761,7 +759,9 @@ def _countdown(start: date, end: date, today: date, tr: Translator) -> str:
     if days < 7:
         return tr.ngettext("in {n} day", "in {n} days", days)
     if days < 60:
-        return tr.ngettext("in {n} week", "in {n} weeks", days // 7) if days >= 14 else tr("next week")
+        if days < 14:
+            return tr("next week")
+        return tr.ngettext("in {n} week", "in {n} weeks", days // 7)
     return tr.ngettext("in {n} month", "in {n} months", days // 30)
 
 
