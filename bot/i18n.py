@@ -38,7 +38,7 @@ from functools import cache
 from pathlib import Path
 from typing import Final, Literal
 
-from babel.dates import format_date, format_interval, get_day_names, get_month_names
+from babel.dates import format_date, get_day_names, get_month_names
 from babel.numbers import format_decimal
 
 # The Translator has a method called ``date``: inside the class the type goes by this name.
@@ -106,11 +106,16 @@ class Translator:
 
     def date_range(self, start: Day, end: Day | None) -> str:
         """ "16–17 Nov 2025", "30 Nov – 2 Dec 2025", "30 Dec 2025 – 2 Jan 2026"; in Chinese
-        "2025年11月16日 – 17日" and so on."""
+        "2025年11月16日至17日", "2025年11月30日至12月2日", "2025年12月30日至2026年1月2日"."""
         if end is None or end <= start:
             return self.date(start)
-        if self.language != "en":
-            return format_interval(start, end, "yMMMd", locale=self._locale)
+        if self.language == "zh":
+            # "至" as people write spans (CLDR's interval puts thin spaces around a dash).
+            if (start.year, start.month) == (end.year, end.month):
+                return f"{self.date(start)}至{end.day}日"
+            if start.year == end.year:
+                return f"{self.date(start)}至{end.month}月{end.day}日"
+            return f"{self.date(start)}至{self.date(end)}"
         if (start.year, start.month) == (end.year, end.month):
             return f"{start.day}–{self.date(end)}"
         if start.year == end.year:

@@ -351,7 +351,7 @@ def _event_parts(event: EventFacts, today: date, *, markup: bool, tr: Translator
         status = _event_status(event, today, tr)
         marker = f"<i>{status}</i>" if markup else status
         shown = tr.month(dates[0]) if event.precision == "month" else tr.date_range(*dates)
-        parts.append(f"📅 {shown} ({marker})")
+        parts.append(f"📅 {shown} " + tr("({status})", status=marker))
     deadline = next_deadline(event, today)
     if deadline is not None:
         kind, day = deadline
