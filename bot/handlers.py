@@ -14,8 +14,10 @@ against that chat again. Buttons that only read (a list's pages, a card, a calen
 work for anyone in the chat they are in. Nothing is deleted without a confirmation, and a
 confirmation pressed by someone else, or after the chat changed, deletes nothing.
 
-Every user-facing string is a module constant or built in one function, so translations
-can wrap them in one pass.
+Every user-facing string goes through the chat's translator (``bot.i18n``,
+``bot.chatlanguage``): constants are marked ``N_("…")`` and translated where shown with
+``tr(CONSTANT)``; texts built in a function take ``tr``. /language sets the chat's language;
+admin-only replies (/channel) stay English.
 """
 
 from __future__ import annotations
@@ -767,7 +769,7 @@ async def cmd_quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     argument = _command_argument(update)
     if not argument:
         current = _sound_line(chat, tr) or tr("Sound: 🔔 on at all hours")
-        await _reply(update, f"{current}.\n{tr(QUIET_USAGE)}")
+        await _reply(update, tr("{sound}.", sound=current) + "\n" + tr(QUIET_USAGE))
         return
     parsed = parse_quiet_hours(argument)
     if parsed is None:
