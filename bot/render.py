@@ -351,7 +351,7 @@ def _event_parts(event: EventFacts, today: date, *, markup: bool, tr: Translator
         status = _event_status(event, today, tr)
         marker = f"<i>{status}</i>" if markup else status
         shown = tr.month(dates[0]) if event.precision == "month" else tr.date_range(*dates)
-        parts.append(f"📅 {shown} " + tr("({status})", status=marker))
+        parts.append(f"📅 {shown}" + tr(" ({status})", status=marker))
     deadline = next_deadline(event, today)
     if deadline is not None:
         kind, day = deadline
@@ -773,7 +773,7 @@ def _event_entry(card: ArticleCard, event: EventFacts, today: date, tr: Translat
     if url is not None:
         label = f'<a href="{_escape(url)}">{label}</a>'
     countdown = _countdown(start, end, today, tr)
-    lines = [f"📅 <b>{tr.date_range(start, end)}</b> ({countdown})", label]
+    lines = [f"📅 <b>{tr.date_range(start, end)}</b>" + tr(" ({status})", status=countdown), label]
     place = event_place(event)
     if place:
         lines.append(f"📍 {_escape(place)}")

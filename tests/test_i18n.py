@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from babel.messages.pofile import read_po
 
 from bot import keyboards as kb
 from bot.i18n import ENGLISH, LANGUAGES, LOCALES_DIR, language_of, translator
+from bot.render import ArticleCard, render_card, render_digest, render_events, render_reason
+from summaries.events import EventFacts
+from tests.fakebot import parse_html
 from tests.test_e2e import USER, World, _add_feed, _button, _items, feeds, world
 from tests.test_handlers import Harness, data_of, fake, harness, seed_article, template_db
 
@@ -196,6 +200,114 @@ def test_the_language_button_round_trips(language: str) -> None:
     action = kb.SetLanguage(-9223372036854775807, language)
     assert kb.parse(kb.encode(action)) == action
     assert kb.parse("lg:5:fr") is None
+
+
+def _forum_card(card_id: int = 1) -> ArticleCard:
+    event = EventFacts(
+        name="Shenzhen Microbiology Symposium",
+        kind="forum",
+        start=date(2025, 12, 1),
+        end=date(2025, 12, 3),
+        city="Shenzhen",
+        venue=None,
+        organizers=("ASM",),
+        attendance=1200,
+        deadlines=(("abstract", date(2025, 11, 20)),),
+    )
+    return ArticleCard(
+        id=card_id,
+        title="Microbes in the spotlight",
+        url="https://example.org/symposium",
+        source="Lab News",
+        published=datetime(2025, 11, 10, 8, 0, tzinfo=UTC),
+        summary=("Researchers met.",),
+        topics=("microbiology",),
+        event=event,
+    )
+
+
+RENDER_NOW = datetime(2025, 11, 12, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "pieces"),
+    [
+        (
+            "en",
+            [
+                "Lab News · 10 Nov 2025",
+                "📅 1–3 Dec 2025 (upcoming)",
+                "⏳ abstracts by 20 Nov 2025",
+                "👥 1,200 attendees",
+                "💡 because: #microbiology · rule crispr",
+            ],
+        ),
+        (
+            "zh",
+            [
+                "Lab News · 2025年11月10日",
+                "📅 2025年12月1日至3日（即将召开）",
+                "⏳ 摘要投稿截止 2025年11月20日",
+                "👥 1,200 人参会",
+                "💡 推送原因：#microbiology · 关键词 crispr",
+            ],
+        ),
+    ],
+)
+def test_a_card_reads_in_the_chats_language(language: str, pieces: list[str]) -> None:
+    tr = translator(language)
+    reason = render_reason(["microbiology"], ["crispr"], tr)
+    text = parse_html(
+        render_card(_forum_card(), sentences=2, tz=UTC, now=RENDER_NOW, reason=reason, tr=tr)
+    ).text
+    for piece in pieces:
+        assert piece in text
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "sections", "events"),
+    [
+        ("en", "📰 Your daily digest — 12 Nov 2025 · 2 articles", "Forums", "Upcoming forums"),
+        (
+            "zh",
+            "📰 你的每日摘要 — 2025年11月12日 · 2 篇文章",
+            "学术会议",
+            "即将召开的会议 · 1\n\n📅 2025年12月1日至3日（2 周后）",
+        ),
+    ],
+)
+def test_digests_and_the_events_list_read_in_the_chats_language(
+    language: str, heading: str, sections: str, events: str
+) -> None:
+    tr = translator(language)
+    cards = [_forum_card(1), _forum_card(2)]
+    (digest,) = render_digest(cards, period="daily", sentences=1, tz=UTC, now=RENDER_NOW, tr=tr)
+    text = parse_html(digest).text
+    assert text.startswith(heading)
+    assert sections in text
+    (listed,) = render_events(cards[:1], tz=UTC, now=RENDER_NOW, tr=tr)
+    assert parse_html(listed).text.startswith(f"🗓 {events}")
+
+
+def test_the_settings_buttons_and_weekdays_read_in_chinese() -> None:
+    @dataclass
+    class Weekly:
+        mode: str = "weekly"
+        digest_hour: int = 8
+        digest_weekday: int = 2
+        timezone: str = "Asia/Shanghai"
+        summary_sentences: int = 2
+        forums_only: bool = False
+        paused: bool = False
+        silent: bool = False
+
+    tr = translator("zh")
+    main = [b.text for row in kb.settings_keyboard(7, Weekly(), tr=tr).inline_keyboard for b in row]
+    assert "✅ 🗞 每周" in main
+    assert "📆 星期三" in main
+    assert "🌐 时区：Asia/Shanghai" in main
+    days = kb.settings_keyboard(7, Weekly(), "weekday", tr=tr).inline_keyboard
+    assert [b.text for row in days for b in row][:2] == ["星期一", "星期二"]
 
 
 # ------------------------------------------------------------------------------ through Telegram
