@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV := $(BIN)/uv
 
-.PHONY: install run test test-install lint format lock lock-upgrade lock-check bench train-topics clean
+.PHONY: install run test test-install lint format lock lock-upgrade lock-check bench train-topics i18n clean
 
 # The venv holds exactly the locked versions (hashes checked), then the project itself without
 # dependencies: a dependency missing from the lock fails `pip check` here, not at run time.
@@ -70,6 +70,15 @@ train-topics: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[train]'
 	$(BIN)/python benchmarks/train_topics.py
 	$(BIN)/python benchmarks/topic_quality.py
+
+# After changing interface strings: the template from bot/ (tr(...), N_(...), ngettext), merged
+# into each language's catalog (translate the new empty entries in its messages.po), then
+# compiled to messages.mo. Options live in pyproject.toml's [tool.babel.*] tables;
+# tests/test_i18n.py fails while a string lacks a translation or a .mo is stale.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract
+	$(BIN)/pybabel update
+	$(BIN)/pybabel compile
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

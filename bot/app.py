@@ -27,6 +27,7 @@ from bot.context import AppContext
 from bot.delivery import ChatPacer, Outbox, RateLimits, SendBudget
 from bot.dressing import Dresser
 from bot.errors import BotError
+from bot.i18n import LANGUAGES, N_, language_of, translator
 from bot.ingest import PassReport
 from bot.outage import OutageLog, UpdatesRequest
 from bot.replies import ReplyLimiter
@@ -198,12 +199,31 @@ async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
     await app.bot_data[OUTBOX_BOT_KEY].shutdown()
 
 
+# The bot's profile: "What can this bot do?" before a chat starts, and the line on its page.
+DESCRIPTION = N_(
+    "Science news and science forums (conferences, symposia, congresses), summarised in two "
+    "sentences and sent to you: pick topics or follow keywords, get each article at once or "
+    "a daily or weekly digest. Works in groups and channels too."
+)
+SHORT_DESCRIPTION = N_("Science news and forums, summarised and sent to your chat.")
+
+
 async def register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """setMyCommands: subscriber commands for everyone, plus admin ones in each admin's chat."""
-    public = [BotCommand(name, text) for name, text in handlers.COMMANDS]
+    """setMyCommands in each interface language (English is the default, for any other
+    language_code), the bot's descriptions likewise, plus admin commands (English: admins
+    are operators) in each admin's chat."""
     admin_only = [*handlers.ADMIN_COMMANDS, *admin.COMMANDS]
     try:
-        await app.bot.set_my_commands(public, scope=BotCommandScopeDefault())
+        for language in LANGUAGES:
+            tr = translator(language)
+            code = None if language == "en" else language
+            public = [BotCommand(name, tr(text)) for name, text in handlers.COMMANDS]
+            await app.bot.set_my_commands(
+                public, scope=BotCommandScopeDefault(), language_code=code
+            )
+            await app.bot.set_my_description(tr(DESCRIPTION), language_code=code)
+            await app.bot.set_my_short_description(tr(SHORT_DESCRIPTION), language_code=code)
+        public = [BotCommand(name, text) for name, text in handlers.COMMANDS]
         for admin_id in sorted(services(app).settings.admin_ids):
             extra = [BotCommand(name, text) for name, text in admin_only]
             await app.bot.set_my_commands(public + extra, scope=BotCommandScopeChat(admin_id))
@@ -240,12 +260,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("unexpected error handling %r", update, exc_info=context.error)
     if not isinstance(update, Update):
         return
+    user = update.effective_user
+    # The sender's language: the database may be what failed.
+    tr = translator(language_of(user.language_code if user else None))
     with contextlib.suppress(TelegramError):
         if update.callback_query is not None:
-            await update.callback_query.answer("Sorry, something went wrong.")
+            await update.callback_query.answer(tr("Sorry, something went wrong."))
         elif update.effective_message is not None:
             await update.effective_message.reply_text(
-                "Sorry, something went wrong with that request. Please try again later."
+                tr("Sorry, something went wrong with that request. Please try again later.")
             )
 
 

@@ -3,7 +3,8 @@
 - A pushed card gets the line saying why it was sent ("💡 because: #microbiology · rule
   crispr"), computed from the chat's subscriptions *now* and the article's topics and
   text with ``bot.matching`` (routing does not store why it matched), and buttons under it:
-  📅 add the forum to a calendar, 🔕 mute the topic it came for.
+  📅 add the forum to a calendar, 🔕 mute the topic it came for; both in the chat's
+  language.
 - Every row rings or not by the chat's sound settings (``bot.quiet``): silent mode, quiet
   hours in the chat's time zone, and digests always silent.
 
@@ -25,6 +26,7 @@ from telegram.constants import ChatType
 
 from bot import keyboards as kb
 from bot.delivery import SendOptions
+from bot.i18n import ENGLISH, Translator, translator
 from bot.matching import Subscription, match_reasons, stored_subscription
 from bot.quiet import rings
 from bot.render import append_line, event_dates, render_reason
@@ -46,7 +48,9 @@ class CardExtras:
     markup: InlineKeyboardMarkup | None
 
 
-def card_extras(sub: Subscription, article: Article, *, chat_type: str) -> CardExtras:
+def card_extras(
+    sub: Subscription, article: Article, *, chat_type: str, tr: Translator = ENGLISH
+) -> CardExtras:
     """Why ``article`` is for the chat of ``sub``, and the buttons to act on it. Channels
     get neither buttons (every reader could press them) nor a reason (nobody there chose
     the subscriptions but the admins)."""
@@ -60,8 +64,9 @@ def card_extras(sub: Subscription, article: Article, *, chat_type: str) -> CardE
         article.id,
         calendar=_has_dates(article),
         mute=reasons.topics[0] if reasons.topics else None,
+        tr=tr,
     )
-    return CardExtras(render_reason(reasons.topics, reasons.rules), markup)
+    return CardExtras(render_reason(reasons.topics, reasons.rules, tr), markup)
 
 
 def _has_dates(article: Article) -> bool:
@@ -91,7 +96,7 @@ def options_for(
     if row.kind != "article" or article is None:
         return SendOptions(silent=silent)
     sub = stored_subscription(settings.id, chat.topics, chat.rules, settings.forums_only)
-    extras = card_extras(sub, article, chat_type=settings.type)
+    extras = card_extras(sub, article, chat_type=settings.type, tr=translator(settings.language))
     text = append_line(row.text, extras.reason)
     return SendOptions(
         text=text if text != row.text else None, reply_markup=extras.markup, silent=silent

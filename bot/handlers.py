@@ -14,8 +14,10 @@ against that chat again. Buttons that only read (a list's pages, a card, a calen
 work for anyone in the chat they are in. Nothing is deleted without a confirmation, and a
 confirmation pressed by someone else, or after the chat changed, deletes nothing.
 
-Every user-facing string is a module constant or built in one function, so translations
-can wrap them in one pass.
+Every user-facing string goes through the chat's translator (``bot.i18n``,
+``bot.chatlanguage``): constants are marked ``N_("…")`` and translated where shown with
+``tr(CONSTANT)``; texts built in a function take ``tr``. /language sets the chat's language;
+admin-only replies (/channel) stay English.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ from telegram.ext import (
 
 from bot import keyboards as kb
 from bot.calendar import events_to_ics
+from bot.chatlanguage import sender_language, translator_for, translator_of
 from bot.digests import DIGEST_MODES, zone
 from bot.dressing import card_extras
+from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.matching import Subscription, matches, stored_subscription
 from bot.quiet import parse_quiet_hours
 from bot.render import (
@@ -77,23 +81,24 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None
 ChatKind = Literal["private", "group", "channel"]
 
 COMMANDS: list[tuple[str, str]] = [
-    ("start", "Welcome, and pick topics"),
-    ("topics", "Choose your topics"),
-    ("subscribe", 'Follow keywords: /subscribe crispr "gene editing" -plants'),
-    ("unsubscribe", "Remove a topic or keyword rule; /unsubscribe all for everything"),
-    ("mysubs", "List your topics and keyword rules"),
-    ("settings", "Instant or digest, digest hour, summary length, sound, pause"),
-    ("timezone", "Set your time zone: /timezone Berlin, /timezone UTC+8"),
-    ("quiet", "Quiet hours without a sound: /quiet 22-7, /quiet off"),
-    ("latest", "The newest matching articles, as a list: /latest or /latest 5"),
-    ("search", "Search stored articles: /search fusion reactor"),
-    ("events", "Upcoming forums in your topics, with a calendar file"),
-    ("stop", "Delete this chat's subscriptions and settings (asks first)"),
-    ("help", "This list"),
+    ("start", N_("Welcome, and pick topics")),
+    ("topics", N_("Choose your topics")),
+    ("subscribe", N_('Follow keywords: /subscribe crispr "gene editing" -plants')),
+    ("unsubscribe", N_("Remove a topic or keyword rule; /unsubscribe all for everything")),
+    ("mysubs", N_("List your topics and keyword rules")),
+    ("settings", N_("Instant or digest, digest hour, summary length, sound, pause")),
+    ("timezone", N_("Set your time zone: /timezone Berlin, /timezone UTC+8")),
+    ("quiet", N_("Quiet hours without a sound: /quiet 22-7, /quiet off")),
+    ("latest", N_("The newest matching articles, as a list: /latest or /latest 5")),
+    ("search", N_("Search stored articles: /search fusion reactor")),
+    ("events", N_("Upcoming forums in your topics, with a calendar file")),
+    ("stop", N_("Delete this chat's subscriptions and settings (asks first)")),
+    ("language", N_("Interface language: English or 中文")),
+    ("help", N_("This list")),
 ]
 # Shown in /help to bot admins only.
 ADMIN_COMMANDS: list[tuple[str, str]] = [
-    ("channel", "Configure a channel the bot posts in: /channel @name"),
+    ("channel", N_("Configure a channel the bot posts in: /channel @name")),
 ]
 
 LATEST_MAX = kb.LIST_SIZE
@@ -110,101 +115,115 @@ _GROUPS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
 # ------------------------------------------------------------------------------ strings
 
-TIMEZONE_USAGE = (
+TIMEZONE_USAGE = N_(
     "Usage: <code>/timezone Berlin</code> — a city (Beijing, New York, São Paulo), an "
     "offset (UTC+8, GMT-5, UTC+05:30) or an IANA name (Asia/Shanghai, "
     "America/Los_Angeles). Or pick one in /settings → 🌐 Time zone."
 )
-QUIET_USAGE = (
+QUIET_USAGE = N_(
     "Usage: <code>/quiet 22-7</code> — from 22:00 until 07:00 (your time) messages arrive "
     "without a sound; <code>/quiet off</code> ends that. /settings has 🔕 Silent for always."
 )
-SUBSCRIBE_USAGE = (
+SUBSCRIBE_USAGE = N_(
     'Usage: <code>/subscribe crispr</code> or <code>/subscribe "gene editing" -plants</code>'
     ' — articles with any of the words or "phrases" and none of the -excluded ones. A word'
     " of 5+ letters also meets the words built on it (microbe → microbiome); write a Chinese"
     " word's characters together: <code>量子计算</code>."
 )
-SEARCH_USAGE = "Usage: <code>/search fusion reactor</code> — stored articles with all the words."
-LATEST_USAGE = f"Usage: <code>/latest</code> or <code>/latest N</code> (N from 1 to {LATEST_MAX})."
-CHANNEL_USAGE = (
+SEARCH_USAGE = N_(
+    "Usage: <code>/search fusion reactor</code> — stored articles with all the words."
+)
+LATEST_USAGE = N_("Usage: <code>/latest</code> or <code>/latest N</code> (N from 1 to {most}).")
+CHANNEL_USAGE = N_(
     "Usage: <code>/channel @channelname</code> or <code>/channel -100…</code> "
     "(the bot must be an admin there, allowed to post)."
 )
-NOT_ADMIN = "Only this group's admins can change its subscriptions and settings."
-NOT_CHANNEL_ADMIN = "Only this channel's admins can change its subscriptions and settings."
-CHECK_FAILED = (
+NOT_ADMIN = N_("Only this group's admins can change its subscriptions and settings.")
+NOT_CHANNEL_ADMIN = N_("Only this channel's admins can change its subscriptions and settings.")
+CHECK_FAILED = N_(
     "I couldn't check whether you are an admin here: Telegram did not answer. "
     "Please try again in a minute."
 )
-NOT_ALLOWED = "Not allowed."
-NO_SUBS = "No subscriptions yet: /topics to pick topics, /subscribe to follow keywords."
-NOTHING_MATCHES = "Nothing matching the subscriptions yet — new articles arrive here."
-EXPIRED = "This menu has expired — send the command again."
-LIST_EXPIRED = "This list has expired — send the command again."
-NO_MORE = "No more results."
-ARTICLE_GONE = "That article is no longer stored."
-RULES_FULL = (
-    f"This chat follows {MAX_RULES} keyword rules, the most it can: remove some with "
+NOT_ALLOWED = N_("Not allowed.")
+NO_SUBS = N_("No subscriptions yet: /topics to pick topics, /subscribe to follow keywords.")
+NOTHING_MATCHES = N_("Nothing matching the subscriptions yet — new articles arrive here.")
+EXPIRED = N_("This menu has expired — send the command again.")
+LIST_EXPIRED = N_("This list has expired — send the command again.")
+NO_MORE = N_("No more results.")
+ARTICLE_GONE = N_("That article is no longer stored.")
+RULES_FULL = N_(
+    "This chat follows {most} keyword rules, the most it can: remove some with "
     "/unsubscribe first (or join terms into one rule: <code>/subscribe crispr cas9</code>)."
 )
-CANCELLED = "✖ Cancelled — nothing was deleted."
-STALE_CONFIRM = "Nothing was deleted: the subscriptions changed since this was asked."
-NOT_YOURS = "Only the person who asked can confirm this."
-NOTHING_TO_DELETE = "Nothing to delete: this chat has no subscriptions or settings here."
-CLEARED = "Removed all topics and keyword rules. /topics to start again."
-ALL_REMOVED = "No topics or keyword rules left. /topics to start again."
-CALENDAR_SENT = "Calendar sent"
-NO_FORUMS = "No upcoming forums to add."
-NO_DATES = "No dates are known for this forum."
-ICS_CAPTION = "📅 Open this file to add the forums to your calendar."
-ICS_CAPTION_ONE = "📅 Open this file to add the forum to your calendar."
-SAVED = "Saved"
+CANCELLED = N_("✖ Cancelled — nothing was deleted.")
+STALE_CONFIRM = N_("Nothing was deleted: the subscriptions changed since this was asked.")
+NOT_YOURS = N_("Only the person who asked can confirm this.")
+NOTHING_TO_DELETE = N_("Nothing to delete: this chat has no subscriptions or settings here.")
+CLEARED = N_("Removed all topics and keyword rules. /topics to start again.")
+ALL_REMOVED = N_("No topics or keyword rules left. /topics to start again.")
+CALENDAR_SENT = N_("Calendar sent")
+NO_FORUMS = N_("No upcoming forums to add.")
+NO_DATES = N_("No dates are known for this forum.")
+ICS_CAPTION = N_("📅 Open this file to add the forums to your calendar.")
+ICS_CAPTION_ONE = N_("📅 Open this file to add the forum to your calendar.")
+SAVED = N_("Saved")
 
 # Wording that depends on whose chat it is.
 SUBS_HEADING: dict[ChatKind, str] = {
-    "private": "Your subscriptions",
-    "group": "This group's subscriptions",
-    "channel": "This channel's subscriptions",
+    "private": N_("Your subscriptions"),
+    "group": N_("This group's subscriptions"),
+    "channel": N_("This channel's subscriptions"),
 }
 LATEST_HEADING: dict[ChatKind, str] = {
-    "private": "🆕 <b>Newest in your subscriptions</b>",
-    "group": "🆕 <b>Newest in this group's subscriptions</b>",
-    "channel": "🆕 <b>Newest in this channel's subscriptions</b>",
+    "private": N_("🆕 <b>Newest in your subscriptions</b>"),
+    "group": N_("🆕 <b>Newest in this group's subscriptions</b>"),
+    "channel": N_("🆕 <b>Newest in this channel's subscriptions</b>"),
 }
 STOP_ASK: dict[ChatKind, str] = {
-    "private": (
+    "private": N_(
         "🗑 Delete your topics, keyword rules and settings? Nothing more will be sent here."
     ),
-    "group": (
+    "group": N_(
         "🗑 Delete this group's topics, keyword rules and settings? Nothing more will be sent here."
     ),
-    "channel": (
+    "channel": N_(
         "🗑 Delete this channel's topics, keyword rules and settings? Nothing more will be "
         "posted there."
     ),
 }
 STOP_DONE: dict[ChatKind, str] = {
-    "private": (
+    "private": N_(
         "🗑 Deleted your topics, keyword rules and settings; nothing more will be sent "
         "here. /start to subscribe again."
     ),
-    "group": (
+    "group": N_(
         "🗑 Deleted this group's topics, keyword rules and settings; nothing more will be "
         "sent here. /start to subscribe again."
     ),
-    "channel": (
+    "channel": N_(
         "🗑 Deleted this channel's topics, keyword rules and settings; nothing more will be "
         "posted there."
     ),
 }
 CLEAR_ASK: dict[ChatKind, str] = {
-    "private": "Remove all your topics and keyword rules?",
-    "group": "Remove all of this group's topics and keyword rules?",
-    "channel": "Remove all of this channel's topics and keyword rules?",
+    "private": N_("Remove all your topics and keyword rules?"),
+    "group": N_("Remove all of this group's topics and keyword rules?"),
+    "channel": N_("Remove all of this channel's topics and keyword rules?"),
 }
-YES_STOP = "🗑 Yes, delete everything"
-YES_CLEAR = "🗑 Yes, remove them all"
+YES_STOP = N_("🗑 Yes, delete everything")
+YES_CLEAR = N_("🗑 Yes, remove them all")
+NOT_CONFIGURED = N_("That chat is no longer configured.")
+TAP_TO_REMOVE = N_("Tap what to remove:")
+NOT_FOLLOWED = N_("You don't follow that. /unsubscribe without words shows buttons.")
+ADD_TO_GROUP = N_('➕ <a href="{link}">Add me to a group</a>')
+# A private chat's text that is no command: where to start.
+FREE_TEXT = N_(
+    "I answer commands only: /help lists them, /topics picks topics and "
+    "<code>/subscribe WORDS</code> follows keywords. To find stored articles, "
+    "<code>/search WORDS</code>."
+)
+LANGUAGE_PROMPT = N_("🗣 Interface language: <b>{language}</b>. Choose:")
+LANGUAGE_SET = N_("🗣 Interface language: <b>English</b>. /help lists the commands.")
 
 
 def _kind(chat_type: str) -> ChatKind:
@@ -299,6 +318,10 @@ async def _ensure_chat(svc: Services, update: Update) -> Chat:
             now=svc.clock(),
             thread_id=_thread_of(update.effective_message),
         )
+        if chat.language is None:
+            # First contact (or a chat from before languages): its sender's language.
+            chat.language = sender_language(update)
+            await session.flush()
         return chat
 
 
@@ -349,7 +372,8 @@ def _refusing(handler: Handler) -> Handler:
         allowed = await _may_change(update, context)
         if not allowed:
             chat = update.effective_chat
-            await _reply(update, _refusal(allowed, chat.type if chat else ChatType.PRIVATE))
+            tr = await translator_for(services(context), update)
+            await _reply(update, tr(_refusal(allowed, chat.type if chat else ChatType.PRIVATE)))
             return
         await handler(update, context)
 
@@ -368,9 +392,9 @@ def asks_for_list(update: Update) -> bool:
 # ------------------------------------------------------------------------------ texts
 
 
-def _topic_names(slugs: Sequence[str]) -> list[str]:
+def _topic_names(slugs: Sequence[str], tr: Translator) -> list[str]:
     found = [topic_by_slug(s) for s in slugs]
-    return [html.escape(kb.topic_label(t)) for t in found if t is not None]
+    return [html.escape(kb.topic_label(t, tr)) for t in found if t is not None]
 
 
 def add_to_group_link(bot_username: str | None) -> str | None:
@@ -390,29 +414,31 @@ def deep_link_topic(payload: str) -> str | None:
     return None
 
 
-def welcome_text(*, group_link: str | None = None) -> str:
+def welcome_text(*, group_link: str | None = None, tr: Translator = ENGLISH) -> str:
     lines = [
         "🔬 <b>SciForum Digest</b>",
-        "Science news and forums, summarised and sent to this chat.",
+        tr("Science news and forums, summarised and sent to this chat."),
         "",
-        "Pick topics below (tap again to remove one), or follow keywords with "
-        "<code>/subscribe crispr</code>.",
-        "/settings: instant or daily/weekly digest, summary length · /help: every command",
+        tr(
+            "Pick topics below (tap again to remove one), or follow keywords with "
+            "<code>/subscribe crispr</code>."
+        ),
+        tr("/settings: instant or daily/weekly digest, summary length · /help: every command"),
     ]
     if group_link:
-        lines.append(f'➕ <a href="{html.escape(group_link)}">Add me to a group</a>')
+        lines.append(tr(ADD_TO_GROUP, link=html.escape(group_link)))
     return "\n".join(lines)
 
 
-def subscribed_by_link(label: str) -> str:
-    return f"✅ Subscribed to {html.escape(label)}."
+def subscribed_by_link(label: str, tr: Translator = ENGLISH) -> str:
+    return tr("✅ Subscribed to {topic}.", topic=html.escape(label))
 
 
-def help_text(*, admin: bool, group_link: str | None = None) -> str:
-    lines = ["<b>Commands</b>"]
-    lines += [f"/{name} — {html.escape(text)}" for name, text in COMMANDS]
+def help_text(*, admin: bool, group_link: str | None = None, tr: Translator = ENGLISH) -> str:
+    lines = ["<b>" + tr("Commands") + "</b>"]
+    lines += [f"/{name} — {html.escape(tr(text))}" for name, text in COMMANDS]
     if group_link:
-        lines += ["", f'➕ <a href="{html.escape(group_link)}">Add me to a group</a>']
+        lines += ["", tr(ADD_TO_GROUP, link=html.escape(group_link))]
     if admin:
         lines += ["", "<b>Admin</b>"]
         lines += [f"/{name} — {html.escape(text)}" for name, text in _admin_commands()]
@@ -430,45 +456,51 @@ def _admin_commands() -> list[tuple[str, str]]:
     return commands
 
 
-def subscriptions_messages(sub: SubscribedChat, *, limit: int = MAX_MESSAGE) -> list[str]:
+def subscriptions_messages(
+    sub: SubscribedChat, *, limit: int = MAX_MESSAGE, tr: Translator = ENGLISH
+) -> list[str]:
     """/mysubs: topics, every keyword rule (one a line), delivery and sound, in as few
     messages as fit (at the rule cap, rules of 100 characters take two)."""
     rules = sub.rules
     if not sub.topics and not rules:
-        return [NO_SUBS]
-    lines = [f"<b>{SUBS_HEADING[_kind(sub.chat.type)]}</b>"]
-    topics = _topic_names([t.slug for t in TOPICS if t.slug in sub.topics])
-    lines.append("Topics: " + (", ".join(topics) if topics else "none"))
+        return [tr(NO_SUBS)]
+    lines = [f"<b>{tr(SUBS_HEADING[_kind(sub.chat.type)])}</b>"]
+    topics = _topic_names([t.slug for t in TOPICS if t.slug in sub.topics], tr)
+    lines.append(tr("Topics: {topics}", topics=", ".join(topics) if topics else tr("none")))
     if rules:
-        lines.append(f"Keywords ({len(rules)} of {MAX_RULES}):")
+        lines.append(tr("Keywords ({count} of {most}):", count=len(rules), most=MAX_RULES))
         lines += [f"• <code>{html.escape(r)}</code>" for r in rules]
-    lines.append(_delivery_line(sub.chat))
-    sound = _sound_line(sub.chat)
+    lines.append(_delivery_line(sub.chat, tr))
+    sound = _sound_line(sub.chat, tr)
     if sound:
         lines.append(sound)
     if sub.chat.forums_only:
-        lines.append("Forums only: on")
+        lines.append(tr("Forums only: on"))
     if sub.chat.paused:
-        lines.append("⏸ Paused — /settings to resume")
+        lines.append(tr("⏸ Paused — /settings to resume"))
     return pack_lines(lines, limit=limit)
 
 
-def subscriptions_text(sub: SubscribedChat) -> str:
+def subscriptions_text(sub: SubscribedChat, tr: Translator = ENGLISH) -> str:
     """The first message of /mysubs, with a pointer to the rest (for edits: one message)."""
-    more = "\n… /mysubs lists the rest."
-    messages = subscriptions_messages(sub, limit=MAX_MESSAGE - len(more))
+    more = "\n" + tr("… /mysubs lists the rest.")
+    messages = subscriptions_messages(sub, limit=MAX_MESSAGE - len(more), tr=tr)
     return messages[0] + (more if len(messages) > 1 else "")
 
 
-def _delivery_line(chat: Chat) -> str:
+def _delivery_line(chat: Chat, tr: Translator) -> str:
+    at = f"{chat.digest_hour:02d}:00"
     if chat.mode == "daily":
-        mode = f"📰 daily digest at {chat.digest_hour:02d}:00"
+        mode = tr("📰 daily digest at {time}", time=at)
     elif chat.mode == "weekly":
-        day = kb.WEEKDAYS[chat.digest_weekday % 7]
-        mode = f"🗞 weekly digest on {day} at {chat.digest_hour:02d}:00"
+        mode = tr(
+            "🗞 weekly digest on {weekday} at {time}",
+            weekday=tr.weekday(chat.digest_weekday),
+            time=at,
+        )
     else:
-        mode = "⚡ instant (each article as it arrives)"
-    return f"Delivery: {mode} · {html.escape(chat.timezone)}"
+        mode = tr("⚡ instant (each article as it arrives)")
+    return tr("Delivery: {mode} · {zone}", mode=mode, zone=html.escape(chat.timezone))
 
 
 def _quiet_hours(chat: Chat) -> tuple[int, int] | None:
@@ -477,45 +509,57 @@ def _quiet_hours(chat: Chat) -> tuple[int, int] | None:
     return chat.quiet_start, chat.quiet_end
 
 
-def _sound_line(chat: Chat) -> str:
+def _sound_line(chat: Chat, tr: Translator) -> str:
     if chat.silent:
-        return "Sound: 🔕 silent (every message)"
+        return tr("Sound: 🔕 silent (every message)")
     quiet = _quiet_hours(chat)
     if quiet is not None:
-        return f"Sound: 🌙 quiet {quiet[0]:02d}:00–{quiet[1]:02d}:00 (/quiet)"
+        return tr(
+            "Sound: 🌙 quiet {start}–{end} (/quiet)",
+            start=f"{quiet[0]:02d}:00",
+            end=f"{quiet[1]:02d}:00",
+        )
     return ""
 
 
-def settings_text(chat: Chat, *, now: datetime, title: str | None = None) -> str:
-    heading = "⚙️ <b>Settings</b>"
+def settings_text(
+    chat: Chat, *, now: datetime, title: str | None = None, tr: Translator = ENGLISH
+) -> str:
+    heading = "⚙️ <b>" + tr("Settings") + "</b>"
     if title:
         heading += f" — {html.escape(title)}"
     n = chat.summary_sentences
+    sound = _sound_line(chat, tr) or tr("Sound: 🔔 on (/quiet for quiet hours; digests are silent)")
     return "\n".join(
         [
             heading,
-            _delivery_line(chat),
-            f"Summary: {n} sentence{'s' if n != 1 else ''}",
-            f"Forums only: {'on' if chat.forums_only else 'off'}",
-            _sound_line(chat) or "Sound: 🔔 on (/quiet for quiet hours; digests are silent)",
-            "Status: " + ("⏸ paused" if chat.paused else "▶️ active"),
-            f"Time zone: {html.escape(timezone_label(chat.timezone, now))}"
-            " — /timezone Berlin, or the button below",
+            _delivery_line(chat, tr),
+            tr.ngettext("Summary: {n} sentence", "Summary: {n} sentences", n),
+            tr("Forums only: on") if chat.forums_only else tr("Forums only: off"),
+            sound,
+            tr("Status: ⏸ paused") if chat.paused else tr("Status: ▶️ active"),
+            tr(
+                "Time zone: {zone} — /timezone Berlin, or the button below",
+                zone=html.escape(timezone_label(chat.timezone, now)),
+            ),
+            tr("Language: English — /language to change"),
         ]
     )
 
 
-def _topics_prompt(title: str | None = None) -> str:
-    where = f" for <b>{html.escape(title)}</b>" if title else ""
-    return f"🏷 Pick topics{where} (✅ = subscribed):"
+def _topics_prompt(title: str | None = None, tr: Translator = ENGLISH) -> str:
+    if title:
+        chat = f"<b>{html.escape(title)}</b>"
+        return tr("🏷 Pick topics for {chat} (✅ = subscribed):", chat=chat)
+    return tr("🏷 Pick topics (✅ = subscribed):")
 
 
-def _search_heading(query: str) -> str:
-    return f"🔎 <b>Newest for</b> <code>{html.escape(query)}</code>"
+def _search_heading(query: str, tr: Translator) -> str:
+    return tr("🔎 <b>Newest for</b> {query}", query=f"<code>{html.escape(query)}</code>")
 
 
-def _page_suffix(page: int, has_next: bool) -> str:
-    return f" · page {page + 1}" if page or has_next else ""
+def _page_suffix(page: int, has_next: bool, tr: Translator) -> str:
+    return tr(" · page {page}", page=page + 1) if page or has_next else ""
 
 
 # ------------------------------------------------------------------------------ commands
@@ -527,8 +571,9 @@ async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     chat = await _ensure_chat(svc, update)
     # The link to add the bot to a group is for people talking to it, not for a group.
+    tr = translator_of(chat, update)
     link = add_to_group_link(context.bot.username) if chat.type == ChatType.PRIVATE else None
-    text = welcome_text(group_link=link)
+    text = welcome_text(group_link=link, tr=tr)
     page = 0
     slug = deep_link_topic(context.args[0]) if context.args else None
     async with svc.sessions() as session, session.begin():
@@ -537,9 +582,9 @@ async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chosen = await chats_db.chat_topics(session, chat.id)
     topic = topic_by_slug(slug) if slug else None
     if topic is not None:
-        text += "\n\n" + subscribed_by_link(kb.topic_label(topic))
+        text += "\n\n" + subscribed_by_link(kb.topic_label(topic, tr), tr)
         page = TOPICS.index(topic) // kb.TOPICS_PER_PAGE
-    await _reply(update, text, reply_markup=kb.topic_keyboard(chat.id, chosen, page))
+    await _reply(update, text, reply_markup=kb.topic_keyboard(chat.id, chosen, page, tr=tr))
 
 
 @_guarded
@@ -547,32 +592,39 @@ async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def cmd_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     chat = await _ensure_chat(svc, update)
+    tr = translator_of(chat, update)
     async with svc.sessions() as session:
         chosen = await chats_db.chat_topics(session, chat.id)
-    await _reply(update, _topics_prompt(), reply_markup=kb.topic_keyboard(chat.id, chosen))
+    await _reply(
+        update, _topics_prompt(tr=tr), reply_markup=kb.topic_keyboard(chat.id, chosen, tr=tr)
+    )
 
 
 @_guarded
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
-    admin = services(context).is_admin(user.id if user else None)
+    svc = services(context)
+    admin = svc.is_admin(user.id if user else None)
     link = add_to_group_link(context.bot.username)
-    await _reply(update, help_text(admin=admin, group_link=link))
+    tr = await translator_for(svc, update)
+    await _reply(update, help_text(admin=admin, group_link=link, tr=tr))
 
 
 @_guarded
 @_refusing
 async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    tr = await translator_for(svc, update)
     query = _command_argument(update)
     if not query:
-        await _reply(update, SUBSCRIBE_USAGE)
+        await _reply(update, tr(SUBSCRIBE_USAGE))
         return
     try:
         rule = parse_rule(query)
     except RuleError as exc:
-        await _reply(update, f"Can't follow that: {html.escape(str(exc))}.\n{SUBSCRIBE_USAGE}")
+        refused = tr("Can't follow that: {reason}.", reason=html.escape(str(exc)))
+        await _reply(update, f"{refused}\n{tr(SUBSCRIBE_USAGE)}")
         return
-    svc = services(context)
     chat = await _ensure_chat(svc, update)
     async with svc.sessions() as session, session.begin():
         full = await chats_db.rule_count(session, chat.id) >= MAX_RULES
@@ -581,13 +633,13 @@ async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         else:
             stored, created = await chats_db.add_rule(session, chat.id, str(rule), now=svc.clock())
     if stored is None:
-        await _reply(update, RULES_FULL)
+        await _reply(update, tr(RULES_FULL, most=MAX_RULES))
         return
     shown = f"<code>{html.escape(stored.query)}</code>"
     if created:
-        await _reply(update, f"🔎 Following {shown}. /mysubs lists everything.")
+        await _reply(update, tr("🔎 Following {rule}. /mysubs lists everything.", rule=shown))
     else:
-        await _reply(update, f"You already follow {shown}.")
+        await _reply(update, tr("You already follow {rule}.", rule=shown))
 
 
 @_guarded
@@ -595,6 +647,7 @@ async def cmd_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def cmd_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     chat = await _ensure_chat(svc, update)
+    tr = translator_of(chat, update)
     argument = _command_argument(update)
     if argument.casefold() == "all":
         token = await _state_token(svc, chat.id)
@@ -602,29 +655,29 @@ async def cmd_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         action = kb.ConfirmClear(chat.id, _requester(update), token)
         await _reply(
             update,
-            CLEAR_ASK[_kind(chat.type)],
-            reply_markup=kb.confirm_keyboard(YES_CLEAR, action),
+            tr(CLEAR_ASK[_kind(chat.type)]),
+            reply_markup=kb.confirm_keyboard(tr(YES_CLEAR), action, tr=tr),
         )
         return
     if argument:
-        await _reply(update, await _unsubscribe_one(svc, chat.id, argument))
+        await _reply(update, await _unsubscribe_one(svc, chat.id, argument, tr))
         return
     async with svc.sessions() as session:
         topics = await chats_db.chat_topics(session, chat.id)
         rules = await chats_db.chat_rules(session, chat.id)
     if not topics and not rules:
-        await _reply(update, NO_SUBS)
+        await _reply(update, tr(NO_SUBS))
         return
     await _reply(
         update,
-        "Tap what to remove:",
+        tr(TAP_TO_REMOVE),
         reply_markup=kb.unsubscribe_keyboard(
-            chat.id, topics, [(r.id, r.query) for r in rules if r.id is not None]
+            chat.id, topics, [(r.id, r.query) for r in rules if r.id is not None], tr=tr
         ),
     )
 
 
-async def _unsubscribe_one(svc: Services, chat_id: int, argument: str) -> str:
+async def _unsubscribe_one(svc: Services, chat_id: int, argument: str, tr: Translator) -> str:
     wanted = argument.casefold()
     topic = next(
         (t for t in TOPICS if wanted in (t.slug, t.name.casefold(), t.slug.replace("-", " "))),
@@ -632,15 +685,16 @@ async def _unsubscribe_one(svc: Services, chat_id: int, argument: str) -> str:
     )
     async with svc.sessions() as session, session.begin():
         if topic is not None and await chats_db.remove_topic(session, chat_id, topic.slug):
-            return f"Removed the topic {html.escape(kb.topic_label(topic))}."
+            return tr("Removed the topic {topic}.", topic=html.escape(kb.topic_label(topic, tr)))
         try:
             canonical = str(parse_rule(argument))
         except RuleError:
-            return "You don't follow that. /unsubscribe without words shows buttons."
+            return tr(NOT_FOLLOWED)
         removed = await chats_db.remove_rule_by_query(session, chat_id, canonical)
     if removed:
-        return f"Stopped following <code>{html.escape(str(parse_rule(argument)))}</code>."
-    return "You don't follow that. /unsubscribe without words shows buttons."
+        shown = f"<code>{html.escape(str(parse_rule(argument)))}</code>"
+        return tr("Stopped following {rule}.", rule=shown)
+    return tr(NOT_FOLLOWED)
 
 
 @_guarded
@@ -650,10 +704,11 @@ async def cmd_mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     assert tg_chat is not None
     async with svc.sessions() as session:
         sub = await chats_db.subscription_of(session, tg_chat.id)
+    tr = translator_of(sub.chat if sub else None, update)
     if sub is None:
-        await _reply(update, NO_SUBS)
+        await _reply(update, tr(NO_SUBS))
         return
-    for text in subscriptions_messages(sub):
+    for text in subscriptions_messages(sub, tr=tr):
         await _reply(update, text)
 
 
@@ -662,11 +717,12 @@ async def cmd_mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     chat = await _ensure_chat(svc, update)
+    tr = translator_of(chat, update)
     now = svc.clock()
     await _reply(
         update,
-        settings_text(chat, now=now),
-        reply_markup=kb.settings_keyboard(chat.id, chat, now=now),
+        settings_text(chat, now=now, tr=tr),
+        reply_markup=kb.settings_keyboard(chat.id, chat, now=now, tr=tr),
     )
 
 
@@ -676,26 +732,32 @@ async def cmd_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc = services(context)
     argument = _command_argument(update)
     now = svc.clock()
+    tr = await translator_for(svc, update)
     if not argument:
         chat = await _ensure_chat(svc, update)
         current = html.escape(timezone_label(chat.timezone, now))
-        await _reply(update, f"Your time zone: <b>{current}</b>.\n{TIMEZONE_USAGE}")
+        said = tr("Your time zone: <b>{zone}</b>.", zone=current)
+        await _reply(update, f"{said}\n{tr(TIMEZONE_USAGE)}")
         return
     name = parse_timezone(argument)
     if name is None:
-        shown = html.escape(argument[:64])
-        await _reply(update, f"Unknown time zone “{shown}”.\n{TIMEZONE_USAGE}")
+        said = tr("Unknown time zone “{zone}”.", zone=html.escape(argument[:64]))
+        await _reply(update, f"{said}\n{tr(TIMEZONE_USAGE)}")
         return
     chat = await _ensure_chat(svc, update)
     async with svc.sessions() as session, session.begin():
         await chats_db.update_settings(session, chat.id, timezone=name)
-    await _reply(update, _timezone_set(name, now))
+    await _reply(update, _timezone_set(name, now, tr))
 
 
-def _timezone_set(name: str, now: datetime) -> str:
+def _timezone_set(name: str, now: datetime, tr: Translator) -> str:
     label = html.escape(timezone_label(name, now))
     local = now.astimezone(zone(name))
-    return f"🌐 Time zone set to <b>{label}</b> (it is {local:%H:%M} there now)."
+    return tr(
+        "🌐 Time zone set to <b>{zone}</b> (it is {time} there now).",
+        zone=label,
+        time=f"{local:%H:%M}",
+    )
 
 
 @_guarded
@@ -703,78 +765,92 @@ def _timezone_set(name: str, now: datetime) -> str:
 async def cmd_quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     chat = await _ensure_chat(svc, update)
+    tr = translator_of(chat, update)
     argument = _command_argument(update)
     if not argument:
-        current = _sound_line(chat) or "Sound: 🔔 on at all hours"
-        await _reply(update, f"{current}.\n{QUIET_USAGE}")
+        current = _sound_line(chat, tr) or tr("Sound: 🔔 on at all hours")
+        await _reply(update, tr("{sound}.", sound=current) + "\n" + tr(QUIET_USAGE))
         return
     parsed = parse_quiet_hours(argument)
     if parsed is None:
-        await _reply(update, f"Can't read “{html.escape(argument[:32])}”.\n{QUIET_USAGE}")
+        said = tr("Can't read “{text}”.", text=html.escape(argument[:32]))
+        await _reply(update, f"{said}\n{tr(QUIET_USAGE)}")
         return
     start, end = (None, None) if parsed == "off" else parsed
     async with svc.sessions() as session, session.begin():
         await chats_db.update_settings(session, chat.id, quiet_start=start, quiet_end=end)
     if start is None or end is None:
-        await _reply(update, "🔔 Quiet hours off: messages make a sound at any hour.")
+        await _reply(update, tr("🔔 Quiet hours off: messages make a sound at any hour."))
         return
     where = html.escape(timezone_label(chat.timezone, svc.clock()))
     await _reply(
         update,
-        f"🌙 Quiet hours {start:02d}:00–{end:02d}:00 ({where}): messages then arrive without "
-        "a sound. /quiet off to end them; /timezone if the hours are off.",
+        tr(
+            "🌙 Quiet hours {start}–{end} ({zone}): messages then arrive without a sound. "
+            "/quiet off to end them; /timezone if the hours are off.",
+            start=f"{start:02d}:00",
+            end=f"{end:02d}:00",
+            zone=where,
+        ),
     )
 
 
 @_guarded
 async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    tr = await translator_for(svc, update)
     argument = _command_argument(update)
     size = kb.LIST_SIZE
     if argument:
         if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= LATEST_MAX:
-            await _reply(update, LATEST_USAGE)
+            await _reply(update, tr(LATEST_USAGE, most=LATEST_MAX))
             return
         size = int(argument)
-    svc = services(context)
     tg_chat = update.effective_chat
     assert tg_chat is not None
     async with svc.sessions() as session:
         sub = await chats_db.subscription_of(session, tg_chat.id)
         anchor = await chats_db.newest_article_id(session)
     if sub is None or (not sub.topics and not sub.rules):
-        await _reply(update, NO_SUBS)
+        await _reply(update, tr(NO_SUBS))
         return
-    shown = await _list_page(svc, kb.ListPage(tg_chat.id, 0, 0, size, anchor or 1))
+    shown = await _list_page(svc, kb.ListPage(tg_chat.id, 0, 0, size, anchor or 1), tr)
     if shown is None:
-        await _reply(update, NOTHING_MATCHES)
+        await _reply(update, tr(NOTHING_MATCHES))
         return
     await _reply(update, shown[0], reply_markup=shown[1])
 
 
 @_guarded
 async def cmd_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    tr = await translator_for(svc, update)
     argument = _command_argument(update)
     if not argument:
-        await _reply(update, SEARCH_USAGE)
+        await _reply(update, tr(SEARCH_USAGE))
         return
     try:
         rule = parse_rule(argument)
     except RuleError as exc:
-        await _reply(update, f"Can't search for that: {html.escape(str(exc))}.\n{SEARCH_USAGE}")
+        refused = tr("Can't search for that: {reason}.", reason=html.escape(str(exc)))
+        await _reply(update, f"{refused}\n{tr(SEARCH_USAGE)}")
         return
-    svc = services(context)
     chat = await _ensure_chat(svc, update)
     async with svc.sessions() as session, session.begin():
         search_id = await chats_db.save_search(session, chat.id, str(rule), now=svc.clock())
         anchor = await chats_db.newest_article_id(session)
-    shown = await _list_page(svc, kb.ListPage(chat.id, search_id, 0, kb.LIST_SIZE, anchor or 1))
+    page = kb.ListPage(chat.id, search_id, 0, kb.LIST_SIZE, anchor or 1)
+    shown = await _list_page(svc, page, tr)
     if shown is None:
-        await _reply(update, f"No stored article mentions <code>{html.escape(str(rule))}</code>.")
+        shown_rule = f"<code>{html.escape(str(rule))}</code>"
+        await _reply(update, tr("No stored article mentions {rule}.", rule=shown_rule))
         return
     await _reply(update, shown[0], reply_markup=shown[1])
 
 
-async def _list_page(svc: Services, page: kb.ListPage) -> tuple[str, InlineKeyboardMarkup] | None:
+async def _list_page(
+    svc: Services, page: kb.ListPage, tr: Translator
+) -> tuple[str, InlineKeyboardMarkup] | None:
     """A page of /latest (search_id 0) or of a saved /search, as (text, buttons); None when
     the page is empty or the search is gone."""
     start = page.list_page * page.size
@@ -787,7 +863,7 @@ async def _list_page(svc: Services, page: kb.ListPage) -> tuple[str, InlineKeybo
             scanned = await chats_db.recent_articles(session, max_id=page.anchor)
             found = [a for a in scanned if _article_matches(matcher, a)]
             shown, has_next = found[start : start + page.size], len(found) > start + page.size
-            heading = LATEST_HEADING[_kind(sub.chat.type)]
+            heading = tr(LATEST_HEADING[_kind(sub.chat.type)])
         else:
             query = await chats_db.saved_search(session, page.chat_id, page.search_id)
             rule = _parsed(query)
@@ -804,14 +880,14 @@ async def _list_page(svc: Services, page: kb.ListPage) -> tuple[str, InlineKeybo
                 )
             )
             shown, has_next = found[: page.size], len(found) > page.size
-            heading = _search_heading(query)
+            heading = _search_heading(query, tr)
         sources = await chats_db.article_sources(session, [a.id for a in shown if a.id])
     if not shown:
         return None
     cards = [card_from_article(a, source=sources.get(a.id or 0, "")) for a in shown]
-    heading += _page_suffix(page.list_page, has_next)
+    heading += _page_suffix(page.list_page, has_next, tr)
     tz = zone(sub.chat.timezone)
-    text = render_list(cards, heading=heading, first_number=start + 1, tz=tz)
+    text = render_list(cards, heading=heading, first_number=start + 1, tz=tz, tr=tr)
     markup = kb.list_keyboard(
         page, [c.id for c in cards], first_number=start + 1, has_next=has_next
     )
@@ -834,14 +910,16 @@ async def cmd_events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     assert tg_chat is not None
     now = svc.clock()
     cards, chat = await _event_cards(svc, tg_chat.id, now)
+    tr = translator_of(chat, update)
     tz = zone(chat.timezone if chat else "UTC")
-    messages = render_events(cards, tz=tz, now=now)
+    messages = render_events(cards, tz=tz, now=now, tr=tr)
     if not messages:
-        await _reply(update, "No upcoming forums in your topics yet.")
+        await _reply(update, tr("No upcoming forums in your topics yet."))
         return
     for i, text in enumerate(messages):
         last = i == len(messages) - 1
-        await _reply(update, text, reply_markup=kb.events_keyboard(tg_chat.id) if last else None)
+        markup = kb.events_keyboard(tg_chat.id, tr=tr) if last else None
+        await _reply(update, text, reply_markup=markup)
 
 
 async def _event_cards(
@@ -867,13 +945,16 @@ async def cmd_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     tg_chat = update.effective_chat
     assert tg_chat is not None
+    tr = await translator_for(svc, update)
     token = await _state_token(svc, tg_chat.id)
     if token is None:
-        await _reply(update, NOTHING_TO_DELETE)
+        await _reply(update, tr(NOTHING_TO_DELETE))
         return
     action = kb.ConfirmStop(tg_chat.id, _requester(update), token)
     await _reply(
-        update, STOP_ASK[_kind(tg_chat.type)], reply_markup=kb.confirm_keyboard(YES_STOP, action)
+        update,
+        tr(STOP_ASK[_kind(tg_chat.type)]),
+        reply_markup=kb.confirm_keyboard(tr(YES_STOP), action, tr=tr),
     )
 
 
@@ -901,8 +982,9 @@ async def cmd_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     user = update.effective_user
     tg_chat = update.effective_chat
     user_id = user.id if user is not None else None
+    tr = await translator_for(svc, update)
     if tg_chat is None or tg_chat.type != ChatType.PRIVATE or not svc.is_admin(user_id):
-        await _reply(update, NOT_ALLOWED)
+        await _reply(update, tr(NOT_ALLOWED))
         return
     ref = _command_argument(update)
     target: str | int
@@ -935,8 +1017,10 @@ async def cmd_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         chosen = await chats_db.chat_topics(session, chat.id)
     await _reply(
         update,
-        _topics_prompt(channel.title or ref) + "\n⚙️ Settings for the channel are one tap below.",
-        reply_markup=kb.topic_keyboard(chat.id, chosen),
+        _topics_prompt(channel.title or ref, tr)
+        + "\n"
+        + tr("⚙️ Settings for the channel are one tap below."),
+        reply_markup=kb.topic_keyboard(chat.id, chosen, tr=tr),
     )
 
 
@@ -955,7 +1039,30 @@ async def _bot_can_post(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> boo
 
 @_guarded
 async def cmd_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, "Unknown command — /help")
+    tr = await translator_for(services(context), update)
+    await _reply(update, tr("Unknown command — /help"))
+
+
+@_guarded
+async def on_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text in a private chat that is no command: a pointer to /help, in the chat's language
+    (the throttle counts these like commands, so a chatty user gets few)."""
+    tr = await translator_for(services(context), update)
+    await _reply(update, tr(FREE_TEXT))
+
+
+@_guarded
+@_refusing
+async def cmd_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/language: buttons English / 中文 for this chat's interface language."""
+    svc = services(context)
+    chat = await _ensure_chat(svc, update)
+    tr = translator_of(chat, update)
+    await _reply(
+        update,
+        tr(LANGUAGE_PROMPT, language=kb.LANGUAGE_NAMES[tr.language]),
+        reply_markup=kb.language_keyboard(chat.id, tr.language),
+    )
 
 
 def _matcher(sub: SubscribedChat, *, forums_only: bool | None = None) -> Subscription:
@@ -985,16 +1092,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     answer: str | None = None
     alert = False
     try:
+        tr = await translator_for(services(context), update)
         action = kb.parse(query.data)
         message = query.message if isinstance(query.message, Message) else None
         if action is None or message is None:
-            answer = EXPIRED
+            answer = tr(EXPIRED)
         else:
             allowed = await _may_configure(update, context, action)
             if not allowed:
-                answer, alert = _refusal(allowed, message.chat.type), True
+                answer, alert = tr(_refusal(allowed, message.chat.type)), True
             else:
-                answer, alert = await _apply(context, query, message, action)
+                answer, alert = await _apply(context, query, message, action, tr)
     finally:
         try:
             await query.answer(answer, show_alert=alert)
@@ -1045,30 +1153,34 @@ async def _target_chat(svc: Services, message: Message, target_id: int) -> Chat 
 
 
 async def _apply(
-    context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, message: Message, action: kb.Action
+    context: ContextTypes.DEFAULT_TYPE,
+    query: CallbackQuery,
+    message: Message,
+    action: kb.Action,
+    tr: Translator,
 ) -> tuple[str | None, bool]:
     """Carry out a permitted click; returns the callback answer (text, as alert)."""
     svc = services(context)
     match action:
         # Confirmations first: they must not bring a deleted chat back to life.
         case kb.ConfirmStop() | kb.ConfirmClear():
-            return await _confirm(svc, query, action)
+            return await _confirm(svc, query, action, tr)
         case kb.CancelConfirm():
-            await _edit(query, CANCELLED, None)
+            await _edit(query, tr(CANCELLED), None)
             return None, False
         case kb.ListPage():
-            shown = await _list_page(svc, action)
+            shown = await _list_page(svc, action, tr)
             if shown is None:
-                return (LIST_EXPIRED if action.list_page == 0 else NO_MORE), False
+                return tr(LIST_EXPIRED if action.list_page == 0 else NO_MORE), False
             await _edit(query, shown[0], shown[1])
             return None, False
         case kb.OpenCard(chat_id=chat_id, article_id=article_id):
-            return await _open_card(svc, message, chat_id, article_id), False
+            return await _open_card(svc, message, chat_id, article_id, tr), False
         case kb.CardCalendar(chat_id=chat_id, article_id=article_id):
-            return await _send_card_calendar(svc, message, chat_id, article_id), False
+            return await _send_card_calendar(svc, message, chat_id, article_id, tr), False
     chat = await _target_chat(svc, message, action.chat_id)
     if chat is None:
-        return "That chat is no longer configured.", True
+        return tr(NOT_CONFIGURED), True
     title = chat.title if message.chat.id != chat.id else None
     now = svc.clock()
     match action:
@@ -1076,52 +1188,77 @@ async def _apply(
             async with svc.sessions() as session, session.begin():
                 on = await chats_db.toggle_topic(session, chat_id, slug)
                 chosen = await chats_db.chat_topics(session, chat_id)
-            await _edit(query, None, kb.topic_keyboard(chat_id, chosen, page))
+            await _edit(query, None, kb.topic_keyboard(chat_id, chosen, page, tr=tr))
             topic = topic_by_slug(slug)
-            name = topic.name if topic else slug
-            return (f"Subscribed to {name}" if on else f"Removed {name}"), False
+            name = topic.label(tr.language) if topic else slug
+            if on:
+                return tr("Subscribed to {topic}", topic=name), False
+            return tr("Removed {topic}", topic=name), False
         case kb.ShowTopics(chat_id=chat_id, page=page):
             async with svc.sessions() as session:
                 chosen = await chats_db.chat_topics(session, chat_id)
-            await _edit(query, _topics_prompt(title), kb.topic_keyboard(chat_id, chosen, page))
+            await _edit(
+                query, _topics_prompt(title, tr), kb.topic_keyboard(chat_id, chosen, page, tr=tr)
+            )
             return None, False
         case kb.TopicsDone(chat_id=chat_id):
             async with svc.sessions() as session:
                 sub = await chats_db.subscription_of(session, chat_id)
-            text = subscriptions_text(sub) if sub else NO_SUBS
+            text = subscriptions_text(sub, tr) if sub else tr(NO_SUBS)
             await _edit(query, text, None)
-            return SAVED, False
+            return tr(SAVED), False
         case kb.ShowSettings(chat_id=chat_id, view=view):
             await _edit(
                 query,
-                settings_text(chat, now=now, title=title),
-                kb.settings_keyboard(chat_id, chat, view, now=now),
+                settings_text(chat, now=now, title=title, tr=tr),
+                kb.settings_keyboard(chat_id, chat, view, now=now, tr=tr),
             )
             return None, False
         case kb.TimezoneHint():
-            return "Send /timezone followed by a city or offset, e.g. /timezone Berlin", True
+            return tr("Send /timezone followed by a city or offset, e.g. /timezone Berlin"), True
         case kb.EventsCalendar(chat_id=chat_id):
-            return await _send_calendar(svc, message, chat_id), False
+            return await _send_calendar(svc, message, chat_id, tr), False
         case kb.ShowUnsubscribe(chat_id=chat_id, unsub_page=page):
-            await _show_unsubscribe(svc, query, chat_id, page)
+            await _show_unsubscribe(svc, query, chat_id, page, tr)
             return None, False
         case kb.RemoveTopic() | kb.RemoveRule():
-            return await _remove(svc, query, action), False
+            return await _remove(svc, query, action, tr), False
         case kb.RemoveAll(chat_id=chat_id):
             token = await _state_token(svc, chat_id)
             if token is None:
-                return "That chat is no longer configured.", True
+                return tr(NOT_CONFIGURED), True
             ask = kb.ConfirmClear(chat_id, query.from_user.id, token)
-            await _edit(query, CLEAR_ASK[_kind(chat.type)], kb.confirm_keyboard(YES_CLEAR, ask))
+            await _edit(
+                query,
+                tr(CLEAR_ASK[_kind(chat.type)]),
+                kb.confirm_keyboard(tr(YES_CLEAR), ask, tr=tr),
+            )
             return None, False
         case kb.MuteTopic(chat_id=chat_id, slug=slug) | kb.UnmuteTopic(chat_id=chat_id, slug=slug):
-            return await _mute(svc, query, action), False
+            return await _mute(svc, query, action, tr), False
+        case kb.SetLanguage(chat_id=chat_id, language=language):
+            return await _set_language(svc, query, chat_id, language), False
         case _:
-            return await _change_setting(svc, query, chat, action, title)
+            return await _change_setting(svc, query, chat, action, title, tr=tr)
+
+
+async def _set_language(svc: Services, query: CallbackQuery, chat_id: int, language: str) -> str:
+    """/language's buttons: store the chat's language, answer in it."""
+    async with svc.sessions() as session, session.begin():
+        await chats_db.update_settings(session, chat_id, language=language)
+    tr = translator(language)
+    await _edit(query, tr(LANGUAGE_SET), kb.language_keyboard(chat_id, tr.language))
+    return tr(SAVED)
 
 
 async def _change_setting(
-    svc: Services, query: CallbackQuery, chat: Chat, action: kb.Action, title: str | None
+    svc: Services,
+    query: CallbackQuery,
+    chat: Chat,
+    action: kb.Action,
+    title: str | None,
+    *,
+    tr: Translator,
 ) -> tuple[str | None, bool]:
     now = svc.clock()
     changes: chats_db.SettingsChange
@@ -1151,28 +1288,32 @@ async def _change_setting(
     async with svc.sessions() as session, session.begin():
         updated = await chats_db.update_settings(session, chat.id, **changes)
     if updated is None:
-        return "That chat is no longer configured.", True
+        return tr(NOT_CONFIGURED), True
     await _edit(
         query,
-        settings_text(updated, now=now, title=title),
-        kb.settings_keyboard(chat.id, updated, view, now=now),
+        settings_text(updated, now=now, title=title, tr=tr),
+        kb.settings_keyboard(chat.id, updated, view, now=now, tr=tr),
     )
-    return SAVED, False
+    return tr(SAVED), False
 
 
-async def _show_unsubscribe(svc: Services, query: CallbackQuery, chat_id: int, page: int) -> None:
+async def _show_unsubscribe(
+    svc: Services, query: CallbackQuery, chat_id: int, page: int, tr: Translator
+) -> None:
     async with svc.sessions() as session:
         topics = await chats_db.chat_topics(session, chat_id)
         rules = await chats_db.chat_rules(session, chat_id)
     if not topics and not rules:
-        await _edit(query, ALL_REMOVED, None)
+        await _edit(query, tr(ALL_REMOVED), None)
         return
     pairs = [(r.id, r.query) for r in rules if r.id is not None]
-    await _edit(query, "Tap what to remove:", kb.unsubscribe_keyboard(chat_id, topics, pairs, page))
+    await _edit(
+        query, tr(TAP_TO_REMOVE), kb.unsubscribe_keyboard(chat_id, topics, pairs, page, tr=tr)
+    )
 
 
 async def _remove(
-    svc: Services, query: CallbackQuery, action: kb.RemoveTopic | kb.RemoveRule
+    svc: Services, query: CallbackQuery, action: kb.RemoveTopic | kb.RemoveRule, tr: Translator
 ) -> str:
     chat_id = action.chat_id
     async with svc.sessions() as session, session.begin():
@@ -1181,16 +1322,16 @@ async def _remove(
                 await chats_db.remove_topic(session, chat_id, slug)
             case kb.RemoveRule(rule_id=rule_id):
                 await chats_db.remove_rule(session, chat_id, rule_id)
-    await _show_unsubscribe(svc, query, chat_id, action.unsub_page)
-    return "Removed"
+    await _show_unsubscribe(svc, query, chat_id, action.unsub_page, tr)
+    return tr("Removed")
 
 
 async def _confirm(
-    svc: Services, query: CallbackQuery, action: kb.ConfirmStop | kb.ConfirmClear
+    svc: Services, query: CallbackQuery, action: kb.ConfirmStop | kb.ConfirmClear, tr: Translator
 ) -> tuple[str | None, bool]:
     """Delete, if the click is by who asked and the chat is as it was when asked."""
     if action.user_id not in (0, query.from_user.id):
-        return NOT_YOURS, True
+        return tr(NOT_YOURS), True
     chat_id = action.chat_id
     async with svc.sessions() as session, session.begin():
         chat = await chats_db.get_chat(session, chat_id)
@@ -1200,22 +1341,24 @@ async def _confirm(
             done = None
         elif isinstance(action, kb.ConfirmStop):
             await chats_db.delete_chat(session, chat_id)
-            done = STOP_DONE[kind]
+            done = tr(STOP_DONE[kind])
         else:
             await chats_db.clear_subscriptions(session, chat_id)
-            done = CLEARED
+            done = tr(CLEARED)
     if done is None:
         log.info("stale confirmation for chat %s ignored", chat_id)
-        await _edit(query, STALE_CONFIRM, None)
+        await _edit(query, tr(STALE_CONFIRM), None)
         return None, False
     await _edit(query, done, None)
-    return "Deleted", False
+    return tr("Deleted"), False
 
 
-async def _mute(svc: Services, query: CallbackQuery, action: kb.MuteTopic | kb.UnmuteTopic) -> str:
+async def _mute(
+    svc: Services, query: CallbackQuery, action: kb.MuteTopic | kb.UnmuteTopic, tr: Translator
+) -> str:
     """🔕 under a card: unsubscribe from its topic, the button becoming an undo (and back)."""
     topic = topic_by_slug(action.slug)
-    name = kb.topic_label(topic) if topic is not None else action.slug
+    name = kb.topic_label(topic, tr) if topic is not None else action.slug
     muting = isinstance(action, kb.MuteTopic)
     async with svc.sessions() as session, session.begin():
         if muting:
@@ -1223,15 +1366,21 @@ async def _mute(svc: Services, query: CallbackQuery, action: kb.MuteTopic | kb.U
         else:
             changed = await chats_db.add_topic(session, action.chat_id, action.slug)
     if not changed:
-        return f"Already not following {name}" if muting else f"Already following {name}"
-    new = (kb.unmute_button if muting else kb.mute_button)(action.chat_id, action.slug)
+        if muting:
+            return tr("Already not following {topic}", topic=name)
+        return tr("Already following {topic}", topic=name)
+    new = (kb.unmute_button if muting else kb.mute_button)(action.chat_id, action.slug, tr=tr)
     message = query.message if isinstance(query.message, Message) else None
     old = message.reply_markup if message is not None else None
     await _edit(query, None, kb.swap_button(old, kb.encode(action), new))
-    return f"Muted {name} — undo below" if muting else f"Following {name} again"
+    if muting:
+        return tr("Muted {topic} — undo below", topic=name)
+    return tr("Following {topic} again", topic=name)
 
 
-async def _open_card(svc: Services, message: Message, chat_id: int, article_id: int) -> str | None:
+async def _open_card(
+    svc: Services, message: Message, chat_id: int, article_id: int, tr: Translator
+) -> str | None:
     """A list's numbered button: the article's card, as a message of its own."""
     now = svc.clock()
     async with svc.sessions() as session:
@@ -1239,14 +1388,14 @@ async def _open_card(svc: Services, message: Message, chat_id: int, article_id: 
         sub = await chats_db.subscription_of(session, chat_id)
         sources = await chats_db.article_sources(session, [article_id])
     if article is None:
-        return ARTICLE_GONE
+        return tr(ARTICLE_GONE)
     chat = sub.chat if sub is not None else None
     matcher = (
         _matcher(sub, forums_only=False)
         if sub is not None
         else Subscription(chat_id, frozenset(), ())
     )
-    extras = card_extras(matcher, article, chat_type=message.chat.type)
+    extras = card_extras(matcher, article, chat_type=message.chat.type, tr=tr)
     card = card_from_article(article, source=sources.get(article_id, ""))
     text = render_card(
         card,
@@ -1254,6 +1403,7 @@ async def _open_card(svc: Services, message: Message, chat_id: int, article_id: 
         tz=zone(chat.timezone if chat else "UTC"),
         now=now,
         reason=extras.reason,
+        tr=tr,
     )
     await message.reply_text(
         text,
@@ -1265,39 +1415,39 @@ async def _open_card(svc: Services, message: Message, chat_id: int, article_id: 
     return None
 
 
-async def _send_calendar(svc: Services, message: Message, chat_id: int) -> str:
+async def _send_calendar(svc: Services, message: Message, chat_id: int, tr: Translator) -> str:
     now = svc.clock()
     cards, _ = await _event_cards(svc, chat_id, now)
     data = events_to_ics(cards, now=now)
     if not any(card.event is not None for card in cards):
-        return NO_FORUMS
+        return tr(NO_FORUMS)
     # reply_document keeps the forum thread of the message the button is on.
     await message.reply_document(
-        document=data, filename=ICS_FILENAME, caption=ICS_CAPTION, do_quote=False
+        document=data, filename=ICS_FILENAME, caption=tr(ICS_CAPTION), do_quote=False
     )
-    return CALENDAR_SENT
+    return tr(CALENDAR_SENT)
 
 
 async def _send_card_calendar(
-    svc: Services, message: Message, chat_id: int, article_id: int
+    svc: Services, message: Message, chat_id: int, article_id: int, tr: Translator
 ) -> str:
     """📅 under a card: the .ics of that one forum."""
     async with svc.sessions() as session:
         article = await session.get(Article, article_id)
         sources = await chats_db.article_sources(session, [article_id])
     if article is None:
-        return ARTICLE_GONE
+        return tr(ARTICLE_GONE)
     card = card_from_article(article, source=sources.get(article_id, ""))
     if card.event is None or event_dates(card.event) is None:
-        return NO_DATES
+        return tr(NO_DATES)
     data = events_to_ics([card], now=svc.clock())
     await message.reply_document(
         document=data,
         filename=f"sciforum-forum-{article_id}.ics",
-        caption=ICS_CAPTION_ONE,
+        caption=tr(ICS_CAPTION_ONE),
         do_quote=False,
     )
-    return CALENDAR_SENT
+    return tr(CALENDAR_SENT)
 
 
 async def _edit(
@@ -1350,6 +1500,7 @@ _COMMAND_HANDLERS: dict[str, Handler] = {
     "events": cmd_events,
     "stop": cmd_stop,
     "channel": cmd_channel,
+    "language": cmd_language,
 }
 
 
@@ -1363,6 +1514,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     ]
     found.append(CallbackQueryHandler(on_button, pattern=kb.is_action))
     found.append(MessageHandler(filters.UpdateType.MESSAGE & _UnknownCommand(known), cmd_unknown))
+    free_text = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT
+    found.append(MessageHandler(free_text & ~filters.COMMAND, on_free_text))
     return found
 
 
@@ -1376,4 +1529,5 @@ def fallback_handlers() -> list[BaseHandler[Any, Any, Any]]:
 async def on_stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is not None:
-        await query.answer("This button no longer works — send the command again.")
+        tr = await translator_for(services(context), update)
+        await query.answer(tr("This button no longer works — send the command again."))

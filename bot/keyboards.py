@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import ENGLISH, LANGUAGES, Translator
 from bot.timezones import COMMON_ZONES, format_offset, zone
 from summaries.topics import TOPICS, Topic, hashtag, topic_by_slug
 
@@ -37,6 +38,8 @@ LIST_SIZE = 10  # entries on a page of /latest or /search
 MAX_LIST_PAGES = 10
 MAX_SENTENCES = 5
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Each language's button shows its own name, whatever the chat's language is now.
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 CHECK = "✅"
 
 Mode = Literal["instant", "daily", "weekly"]
@@ -215,6 +218,12 @@ class UnmuteTopic:
     slug: str
 
 
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    chat_id: int
+    language: str  # one of bot.i18n.LANGUAGES
+
+
 Action = (
     ToggleTopic
     | ShowTopics
@@ -242,6 +251,7 @@ Action = (
     | CardCalendar
     | MuteTopic
     | UnmuteTopic
+    | SetLanguage
 )
 
 # Actions that only read (or send what the chat may read) and change nothing: anyone in
@@ -280,6 +290,7 @@ _TAGS: Mapping[str, type[Action]] = {
     "ci": CardCalendar,
     "mt": MuteTopic,
     "mu": UnmuteTopic,
+    "lg": SetLanguage,
 }
 _TAG_OF: Mapping[type[Action], str] = {cls: tag for tag, cls in _TAGS.items()}
 
@@ -368,6 +379,7 @@ _READERS: Mapping[str, Callable[[str], object | None]] = {
     "article_id": _int32,
     "user_id": _user_ref,
     "token": _token,
+    "language": _choice(*LANGUAGES),
 }
 
 
@@ -450,17 +462,24 @@ def _checked(text: str, on: bool) -> str:
     return f"{CHECK} {text}" if on else text
 
 
-def topic_label(topic: Topic) -> str:
-    return f"{topic.emoji} {topic.name}" if topic.emoji else topic.name
+def topic_label(topic: Topic, tr: Translator = ENGLISH) -> str:
+    name = topic.label(tr.language)
+    return f"{topic.emoji} {name}" if topic.emoji else name
 
 
-def topic_keyboard(chat_id: int, chosen: Collection[str], page: int = 0) -> InlineKeyboardMarkup:
+def topic_keyboard(
+    chat_id: int, chosen: Collection[str], page: int = 0, *, tr: Translator = ENGLISH
+) -> InlineKeyboardMarkup:
     """The topic picker: one toggle per topic (✅ when chosen), paged, then Settings / Done."""
     pages = page_count()
     page = min(max(page, 0), pages - 1)
     shown = TOPICS[page * TOPICS_PER_PAGE : (page + 1) * TOPICS_PER_PAGE]
     rows = [
-        [_button(_checked(topic_label(t), t.slug in chosen), ToggleTopic(chat_id, t.slug, page))]
+        [
+            _button(
+                _checked(topic_label(t, tr), t.slug in chosen), ToggleTopic(chat_id, t.slug, page)
+            )
+        ]
         for t in shown
     ]
     if pages > 1:
@@ -473,8 +492,8 @@ def topic_keyboard(chat_id: int, chosen: Collection[str], page: int = 0) -> Inli
         rows.append(nav)
     rows.append(
         [
-            _button("⚙️ Settings", ShowSettings(chat_id, "main")),
-            _button("✔️ Done", TopicsDone(chat_id)),
+            _button(tr("⚙️ Settings"), ShowSettings(chat_id, "main")),
+            _button(tr("✔️ Done"), TopicsDone(chat_id)),
         ]
     )
     return _markup(rows)
@@ -486,10 +505,11 @@ def settings_keyboard(
     view: SettingsView = "main",
     *,
     now: datetime | None = None,
+    tr: Translator = ENGLISH,
 ) -> InlineKeyboardMarkup:
     """The settings: delivery mode, digest hour/day, summary length, forums only, pause,
     sound, time zone (a list of common zones; ``now`` puts their offsets on the buttons)."""
-    back = [_button("◀ Back", ShowSettings(chat_id, "main"))]
+    back = [_button(tr("◀ Back"), ShowSettings(chat_id, "main"))]
     if view == "hour":
         hours = [
             _button(_checked(f"{h:02d}:00", h == chat.digest_hour), SetHour(chat_id, h))
@@ -498,8 +518,8 @@ def settings_keyboard(
         return _markup([*_chunks(hours, 4), back])
     if view == "weekday":
         days = [
-            _button(_checked(name, d == chat.digest_weekday), SetWeekday(chat_id, d))
-            for d, name in enumerate(WEEKDAYS)
+            _button(_checked(tr.weekday(d), d == chat.digest_weekday), SetWeekday(chat_id, d))
+            for d in range(len(WEEKDAYS))
         ]
         return _markup([*_chunks(days, 3), back])
     if view == "timezone":
@@ -511,15 +531,16 @@ def settings_keyboard(
         ]
         return _markup([*_chunks(zones, 2), back])
     modes: list[tuple[Mode, str]] = [
-        ("instant", "⚡ Instant"),
-        ("daily", "📰 Daily"),
-        ("weekly", "🗞 Weekly"),
+        ("instant", tr("⚡ Instant")),
+        ("daily", tr("📰 Daily")),
+        ("weekly", tr("🗞 Weekly")),
     ]
     rows = [[_button(_checked(label, chat.mode == m), SetMode(chat_id, m)) for m, label in modes]]
     if chat.mode in ("daily", "weekly"):
-        when = [_button(f"🕗 At {chat.digest_hour:02d}:00", ShowSettings(chat_id, "hour"))]
+        at = tr("🕗 At {time}", time=f"{chat.digest_hour:02d}:00")
+        when = [_button(at, ShowSettings(chat_id, "hour"))]
         if chat.mode == "weekly":
-            day = WEEKDAYS[chat.digest_weekday % 7]
+            day = tr.weekday(chat.digest_weekday)
             when.append(_button(f"📆 {day}", ShowSettings(chat_id, "weekday")))
         rows.append(when)
     rows.append(
@@ -528,19 +549,32 @@ def settings_keyboard(
             for n in range(1, MAX_SENTENCES + 1)
         ]
     )
-    forums = "🏛 Forums only: on" if chat.forums_only else "🏛 Forums only: off"
-    pause = "▶️ Resume" if chat.paused else "⏸ Pause"
+    forums = tr("🏛 Forums only: on") if chat.forums_only else tr("🏛 Forums only: off")
+    pause = tr("▶️ Resume") if chat.paused else tr("⏸ Pause")
     rows.append(
         [
             _button(forums, SetForumsOnly(chat_id, not chat.forums_only)),
             _button(pause, SetPaused(chat_id, not chat.paused)),
         ]
     )
-    sound = "🔕 Silent: on" if chat.silent else "🔔 Silent: off"
+    sound = tr("🔕 Silent: on") if chat.silent else tr("🔔 Silent: off")
     rows.append([_button(sound, SetSilent(chat_id, not chat.silent))])
-    rows.append([_button(f"🌐 Time zone: {chat.timezone}", ShowSettings(chat_id, "timezone"))])
-    rows.append([_button("🏷 Topics", ShowTopics(chat_id, 0))])
+    zone_button = tr("🌐 Time zone: {zone}", zone=chat.timezone)
+    rows.append([_button(zone_button, ShowSettings(chat_id, "timezone"))])
+    rows.append([_button(tr("🏷 Topics"), ShowTopics(chat_id, 0))])
     return _markup(rows)
+
+
+def language_keyboard(chat_id: int, current: str) -> InlineKeyboardMarkup:
+    """/language: one button per interface language, each in its own name (✅ the chat's)."""
+    return _markup(
+        [
+            [
+                _button(_checked(LANGUAGE_NAMES[code], code == current), SetLanguage(chat_id, code))
+                for code in LANGUAGES
+            ]
+        ]
+    )
 
 
 def _zone_label(name: str, now: datetime | None) -> str:
@@ -555,12 +589,17 @@ def _zone_label(name: str, now: datetime | None) -> str:
 
 
 def unsubscribe_keyboard(
-    chat_id: int, topics: Sequence[str], rules: Sequence[tuple[int, str]], page: int = 0
+    chat_id: int,
+    topics: Sequence[str],
+    rules: Sequence[tuple[int, str]],
+    page: int = 0,
+    *,
+    tr: Translator = ENGLISH,
 ) -> InlineKeyboardMarkup:
     """One ❌ button per chosen topic and per keyword rule (id, query), UNSUBSCRIBE_PER_PAGE
     a page, then "everything" (which asks first)."""
     items: list[tuple[str, str | int]] = [
-        (f"❌ {topic_label(topic)}", topic.slug)
+        (f"❌ {topic_label(topic, tr)}", topic.slug)
         for topic in (topic_by_slug(slug) for slug in topics)
         if topic is not None
     ]
@@ -577,7 +616,7 @@ def unsubscribe_keyboard(
         if page < pages - 1:
             nav.append(_button("▶", ShowUnsubscribe(chat_id, page + 1)))
         rows.append(nav)
-    rows.append([_button("🗑 Everything", RemoveAll(chat_id))])
+    rows.append([_button(tr("🗑 Everything"), RemoveAll(chat_id))])
     return _markup(rows)
 
 
@@ -588,13 +627,16 @@ def _remove(chat_id: int, key: str | int, page: int) -> Action:
     return RemoveRule(chat_id, key, page)
 
 
-def events_keyboard(chat_id: int) -> InlineKeyboardMarkup:
-    return _markup([[_button("📅 Add to calendar (.ics)", EventsCalendar(chat_id))]])
+def events_keyboard(chat_id: int, *, tr: Translator = ENGLISH) -> InlineKeyboardMarkup:
+    return _markup([[_button(tr("📅 Add to calendar (.ics)"), EventsCalendar(chat_id))]])
 
 
-def confirm_keyboard(yes: str, action: ConfirmClear | ConfirmStop) -> InlineKeyboardMarkup:
+def confirm_keyboard(
+    yes: str, action: ConfirmClear | ConfirmStop, *, tr: Translator = ENGLISH
+) -> InlineKeyboardMarkup:
     """The confirmation asked before something is deleted: ``yes`` or cancel."""
-    return _markup([[_button(yes, action)], [_button("✖ Cancel", CancelConfirm(action.chat_id))]])
+    cancel = _button(tr("✖ Cancel"), CancelConfirm(action.chat_id))
+    return _markup([[_button(yes, action)], [cancel]])
 
 
 def list_keyboard(
@@ -622,24 +664,29 @@ def _page(page: ListPage, number: int) -> ListPage:
 
 
 def card_keyboard(
-    chat_id: int, article_id: int, *, calendar: bool, mute: str | None
+    chat_id: int,
+    article_id: int,
+    *,
+    calendar: bool,
+    mute: str | None,
+    tr: Translator = ENGLISH,
 ) -> InlineKeyboardMarkup | None:
     """Under a card: 📅 add the forum to a calendar (when it is one with dates), 🔕 mute
     the chat's topic the card came for (``mute``, a slug). None when there is neither."""
     row = []
     if calendar:
-        row.append(_button("📅 Add to calendar", CardCalendar(chat_id, article_id)))
+        row.append(_button(tr("📅 Add to calendar"), CardCalendar(chat_id, article_id)))
     if mute is not None and topic_by_slug(mute) is not None:
-        row.append(mute_button(chat_id, mute))
+        row.append(mute_button(chat_id, mute, tr=tr))
     return _markup([row]) if row else None
 
 
-def mute_button(chat_id: int, slug: str) -> InlineKeyboardButton:
-    return _button(f"🔕 Mute {hashtag(slug)}", MuteTopic(chat_id, slug))
+def mute_button(chat_id: int, slug: str, *, tr: Translator = ENGLISH) -> InlineKeyboardButton:
+    return _button(tr("🔕 Mute {topic}", topic=hashtag(slug)), MuteTopic(chat_id, slug))
 
 
-def unmute_button(chat_id: int, slug: str) -> InlineKeyboardButton:
-    return _button(f"↩️ Undo: follow {hashtag(slug)}", UnmuteTopic(chat_id, slug))
+def unmute_button(chat_id: int, slug: str, *, tr: Translator = ENGLISH) -> InlineKeyboardButton:
+    return _button(tr("↩️ Undo: follow {topic}", topic=hashtag(slug)), UnmuteTopic(chat_id, slug))
 
 
 def swap_button(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from urllib.parse import urlsplit
 
+from bot.i18n import ENGLISH, N_, Translator
 from db.models import Article
 from summaries.errors import SummariesError
 from summaries.events import EventFacts
@@ -59,21 +60,31 @@ _SOURCE_CAP = 80
 _PLACE_CAP = 100
 _ORGANIZER_CAP = 80
 _NAME_CAP = 200
+# "⏳ {what} by {day}": what the soonest deadline is for.
 _DEADLINE_LABELS = {
-    "registration": "register",
-    "early-bird": "early-bird registration",
-    "abstract": "abstracts",
-    "paper": "papers",
-    "application": "applications",
+    "registration": N_("register by {day}"),
+    "early-bird": N_("early-bird registration by {day}"),
+    "abstract": N_("abstracts by {day}"),
+    "paper": N_("papers by {day}"),
+    "application": N_("applications by {day}"),
 }
+_DEADLINE = N_("deadline by {day}")
 _MAX_ORGANIZERS = 3
 _MAX_HASHTAGS = 5
 _LIST_TITLE_CAP = 150
 _REASON_RULE_CAP = 40
 _MAX_REASONS = 3
-_BECAUSE = "💡 because: "
-_RULE_WORD = "rule"
+_BECAUSE = N_("💡 because: {reasons}")
+_RULE_WORD = N_("rule {rule}")
+_UNTITLED = N_("(untitled)")
 # When an article has no stored summary, this much of its text stands in for one.
+# A digest's first line, by its period (routing's "catch-up" for leftovers).
+_DIGEST_TITLES = {
+    "daily": N_("📰 <b>Your daily digest</b> — {day}"),
+    "weekly": N_("📰 <b>Your weekly digest</b> — {day}"),
+    "catch-up": N_("📰 <b>Your catch-up digest</b> — {day}"),
+}
+_DIGEST_TITLE = N_("📰 <b>Your {period} digest</b> — {day}")
 _FALLBACK_SENTENCES = 2
 _FALLBACK_CHARS = 300
 _FALLBACK_SCAN_CHARS = 5_000
@@ -86,7 +97,6 @@ _ELLIPSIS = "…"
 _CJK_STOPS = frozenset("。！？；」』）")
 _SEPARATOR = " · "
 _BLOCK_GAP = "\n\n"
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Control characters that are not whitespace (whitespace is collapsed) have no place in a card.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff]")
 _SPACES = re.compile(r"\s+")
@@ -135,7 +145,7 @@ def card_from_article(article: Article, *, source: str) -> ArticleCard:
         source = _host(article.url) or ""
     return ArticleCard(
         id=article.id,
-        title=_one_line(article.title or "") or "(untitled)",
+        title=_one_line(article.title or "") or _UNTITLED,
         url=article.url,
         source=_one_line(source),
         published=published.astimezone(UTC),
@@ -267,25 +277,19 @@ def _local_date(moment: datetime, tz: tzinfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def format_date(day: date) -> str:
-    """A day as "24 Nov 2025": no leading zero, English month whatever the locale."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+def format_date(day: date, tr: Translator = ENGLISH) -> str:
+    """A day as "24 Nov 2025" (no leading zero) or "2025年11月24日" (``tr``'s language)."""
+    return tr.date(day)
 
 
-def format_month(day: date) -> str:
+def format_month(day: date, tr: Translator = ENGLISH) -> str:
     """A month as "Nov 2026", for events the text dates only by their month."""
-    return f"{_MONTHS[day.month - 1]} {day.year}"
+    return tr.month(day)
 
 
-def format_date_range(start: date, end: date | None) -> str:
+def format_date_range(start: date, end: date | None, tr: Translator = ENGLISH) -> str:
     """A span as "16–17 Nov 2025", "30 Nov – 2 Dec 2025" or "30 Dec 2025 – 2 Jan 2026"."""
-    if end is None or end <= start:
-        return format_date(start)
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{format_date(end)}"
-    if start.year == end.year:
-        return f"{start.day} {_MONTHS[start.month - 1]} – {format_date(end)}"
-    return f"{format_date(start)} – {format_date(end)}"
+    return tr.date_range(start, end)
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,16 +312,16 @@ def next_deadline(event: EventFacts, today: date) -> tuple[str, date] | None:
     return (coming[0][1], coming[0][0]) if coming else None
 
 
-def _event_status(event: EventFacts, today: date) -> str | None:
+def _event_status(event: EventFacts, today: date, tr: Translator) -> str | None:
     dates = event_dates(event)
     if dates is None:
         return None
     start, end = dates
     if today < start:
-        return "upcoming"
+        return tr("upcoming")
     if today > end:
-        return "past"
-    return "on now"
+        return tr("past")
+    return tr("on now")
 
 
 def event_place(event: EventFacts) -> str:
@@ -339,19 +343,19 @@ def _organizers(event: EventFacts) -> str:
     return f"{shown} +{hidden}" if hidden > 0 else shown
 
 
-def _event_parts(event: EventFacts, today: date, *, markup: bool) -> list[str]:
+def _event_parts(event: EventFacts, today: date, *, markup: bool, tr: Translator) -> list[str]:
     esc = _escape if markup else _identity
     parts: list[str] = []
     dates = event_dates(event)
     if dates is not None:
-        status = _event_status(event, today)
+        status = _event_status(event, today, tr)
         marker = f"<i>{status}</i>" if markup else status
-        shown = format_month(dates[0]) if event.precision == "month" else format_date_range(*dates)
-        parts.append(f"📅 {shown} ({marker})")
+        shown = tr.month(dates[0]) if event.precision == "month" else tr.date_range(*dates)
+        parts.append(f"📅 {shown}" + tr(" ({status})", status=marker))
     deadline = next_deadline(event, today)
     if deadline is not None:
         kind, day = deadline
-        parts.append(f"⏳ {_DEADLINE_LABELS.get(kind, 'deadline')} by {format_date(day)}")
+        parts.append("⏳ " + tr(_DEADLINE_LABELS.get(kind, _DEADLINE), day=tr.date(day)))
     place = event_place(event)
     if place:
         parts.append(f"📍 {esc(place)}")
@@ -359,7 +363,15 @@ def _event_parts(event: EventFacts, today: date, *, markup: bool) -> list[str]:
     if organizers:
         parts.append(f"🏛 {esc(organizers)}")
     if event.attendance:
-        parts.append(f"👥 {event.attendance:,} attendees")
+        parts.append(
+            "👥 "
+            + tr.ngettext(
+                "{count} attendee",
+                "{count} attendees",
+                event.attendance,
+                count=tr.number(event.attendance),
+            )
+        )
     return parts
 
 
@@ -368,7 +380,12 @@ def _identity(text: str) -> str:
 
 
 def render_event_line(
-    event: EventFacts, *, now: datetime, tz: tzinfo | None = None, title: str = ""
+    event: EventFacts,
+    *,
+    now: datetime,
+    tz: tzinfo | None = None,
+    title: str = "",
+    tr: Translator = ENGLISH,
 ) -> str:
     """📅 dates (upcoming/on now/past) · 📍 venue, city · 🏛 organizers · 👥 attendance.
 
@@ -378,7 +395,7 @@ def render_event_line(
     Shenzhen"), a "🎤 name" line comes first.
     """
     today = _local_date(now, tz or UTC)
-    line = _SEPARATOR.join(_event_parts(event, today, markup=True))
+    line = _SEPARATOR.join(_event_parts(event, today, markup=True, tr=tr))
     name = forum_name(event, title)
     if name:
         return f"🎤 <b>{_escape(name)}</b>" + (f"\n{line}" if line else "")
@@ -414,13 +431,13 @@ class _CardText:
     hashtags: str
 
 
-def _card_text(card: ArticleCard, *, sentences: int, tz: tzinfo) -> _CardText:
+def _card_text(card: ArticleCard, *, sentences: int, tz: tzinfo, tr: Translator) -> _CardText:
     count = min(max(sentences, MIN_SENTENCES), MAX_SENTENCES)
     source = _truncate(_one_line(card.source), _SOURCE_CAP)
-    day = format_date(_local_date(card.published, tz))
+    day = tr.date(_local_date(card.published, tz))
     tags = [hashtag(slug) for slug in card.topics if _one_line(slug)][:_MAX_HASHTAGS]
     return _CardText(
-        title=_truncate(_one_line(card.title), _TITLE_CAP) or "(untitled)",
+        title=_truncate(_one_line(card.title), _TITLE_CAP) or tr(_UNTITLED),
         url=safe_url(card.url),
         byline=_SEPARATOR.join(p for p in (source, day) if p),
         summary=_join_sentences(_one_line(s) for s in card.summary[:count]),
@@ -462,6 +479,7 @@ def render_card(
     now: datetime,
     limit: int = MAX_MESSAGE,
     reason: str = "",
+    tr: Translator = ENGLISH,
 ) -> str:
     """One article as HTML: linked title; source · date; event line; summary; hashtags;
     then ``reason`` (an HTML line from ``render_reason``) when given.
@@ -473,12 +491,12 @@ def render_card(
     """
     if reason:
         room = limit - visible_len(reason) - 1
-        body = render_card(card, sentences=sentences, tz=tz, now=now, limit=max(room, 1))
+        body = render_card(card, sentences=sentences, tz=tz, now=now, limit=max(room, 1), tr=tr)
         if visible_len(body) <= room:
             return f"{body}\n{reason}"
-    text = _card_text(card, sentences=sentences, tz=tz)
+    text = _card_text(card, sentences=sentences, tz=tz, tr=tr)
     event_line = (
-        render_event_line(card.event, now=now, tz=tz, title=card.title) if card.event else ""
+        render_event_line(card.event, now=now, tz=tz, title=card.title, tr=tr) if card.event else ""
     )
     rendered = _card_html(text, event_line)
     excess = visible_len(rendered) - limit
@@ -501,12 +519,12 @@ def render_card(
     return _card_html(text, "")
 
 
-def render_reason(topics: Sequence[str], rules: Sequence[str]) -> str:
+def render_reason(topics: Sequence[str], rules: Sequence[str], tr: Translator = ENGLISH) -> str:
     """ "💡 because: #microbiology · rule crispr" (HTML, rules in <code>) for the topics and
     keyword rules an article met; "" when it met none (a /search result, say)."""
     parts = [_escape(hashtag(slug)) for slug in dict.fromkeys(topics) if _one_line(slug)]
     parts += [
-        f"{_RULE_WORD} <code>{_escape(_truncate(_one_line(rule), _REASON_RULE_CAP))}</code>"
+        tr(_RULE_WORD, rule=f"<code>{_escape(_truncate(_one_line(rule), _REASON_RULE_CAP))}</code>")
         for rule in dict.fromkeys(rules)
         if _one_line(rule)
     ]
@@ -515,7 +533,7 @@ def render_reason(topics: Sequence[str], rules: Sequence[str]) -> str:
     shown = _SEPARATOR.join(parts[:_MAX_REASONS])
     if len(parts) > _MAX_REASONS:
         shown += f" +{len(parts) - _MAX_REASONS}"
-    return f"{_BECAUSE}{shown}"
+    return tr(_BECAUSE, reasons=shown)
 
 
 def append_line(markup: str, line: str, *, limit: int = MAX_MESSAGE) -> str:
@@ -527,9 +545,11 @@ def append_line(markup: str, line: str, *, limit: int = MAX_MESSAGE) -> str:
     return joined if visible_len(joined) <= limit else markup
 
 
-def render_card_text(card: ArticleCard, *, sentences: int, tz: tzinfo, now: datetime) -> str:
+def render_card_text(
+    card: ArticleCard, *, sentences: int, tz: tzinfo, now: datetime, tr: Translator = ENGLISH
+) -> str:
     """The same card as plain terminal text (no markup, nothing escaped)."""
-    text = _card_text(card, sentences=sentences, tz=tz)
+    text = _card_text(card, sentences=sentences, tz=tz, tr=tr)
     lines = [text.title]
     if text.url is not None:
         lines.append(text.url)
@@ -539,7 +559,7 @@ def render_card_text(card: ArticleCard, *, sentences: int, tz: tzinfo, now: date
         name = forum_name(card.event, card.title)
         if name:
             lines.append(f"🎤 {name}")
-        parts = _event_parts(card.event, _local_date(now, tz), markup=False)
+        parts = _event_parts(card.event, _local_date(now, tz), markup=False, tr=tr)
         if parts:
             lines.append(_SEPARATOR.join(parts))
     if text.summary:
@@ -555,7 +575,12 @@ def render_card_text(card: ArticleCard, *, sentences: int, tz: tzinfo, now: date
 
 
 def render_list(
-    cards: Sequence[ArticleCard], *, heading: str, first_number: int, tz: tzinfo
+    cards: Sequence[ArticleCard],
+    *,
+    heading: str,
+    first_number: int,
+    tz: tzinfo,
+    tr: Translator = ENGLISH,
 ) -> str:
     """A compact list: ``heading`` (HTML) then one numbered entry per card (its linked
     title, then source · date), in the order given. Numbers start at ``first_number``, as
@@ -563,12 +588,12 @@ def render_list(
     are capped, sources too."""
     lines = [heading]
     for number, card in enumerate(cards, first_number):
-        title = _escape(_truncate(_one_line(card.title), _LIST_TITLE_CAP) or "(untitled)")
+        title = _escape(_truncate(_one_line(card.title), _LIST_TITLE_CAP) or tr(_UNTITLED))
         url = safe_url(card.url)
         if url is not None:
             title = f'<a href="{_escape(url)}">{title}</a>'
         source = _truncate(_one_line(card.source), _SOURCE_CAP)
-        day = format_date(_local_date(card.published, tz))
+        day = tr.date(_local_date(card.published, tz))
         byline = _escape(_SEPARATOR.join(p for p in (source, day) if p))
         lines.append(f"<b>{number}.</b> {title}\n      <i>{byline}</i>")
     return _BLOCK_GAP.join(lines)
@@ -597,10 +622,6 @@ def pack_lines(lines: Sequence[str], *, limit: int = MAX_MESSAGE) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Digests and the events list
 # --------------------------------------------------------------------------------------------
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _unique(cards: Sequence[ArticleCard]) -> list[ArticleCard]:
@@ -678,6 +699,7 @@ def render_digest(
     sentences: int,
     tz: tzinfo,
     now: datetime,
+    tr: Translator = ENGLISH,
 ) -> list[str]:
     """A digest: header, forums (soonest first) then news (newest first), as messages.
 
@@ -689,15 +711,20 @@ def render_digest(
     cards = _unique(cards)
     if not cards:
         return []
-    day = format_date(_local_date(now, tz))
+    day = tr.date(_local_date(now, tz))
     label = _escape(_truncate(_one_line(period), 20)) or "daily"
-    title = f"📰 <b>Your {label} digest</b> — {day}"
-    header_first = f"{title}{_SEPARATOR}{_plural(len(cards), 'article')}"
+    known = _DIGEST_TITLES.get(label)
+    title = tr(known, day=day) if known else tr(_DIGEST_TITLE, period=label, day=day)
+    count = tr.ngettext("{n} article", "{n} articles", len(cards))
+    header_first = f"{title}{_SEPARATOR}{count}"
     forums = sorted((c for c in cards if c.event is not None), key=_start_key)
     news = sorted((c for c in cards if c.event is None), key=lambda c: -c.published.timestamp())
     sections = [
         (heading, group)
-        for heading, group in (("🏛 <b>Forums</b>", forums), ("🧪 <b>News</b>", news))
+        for heading, group in (
+            ("🏛 <b>" + tr("Forums") + "</b>", forums),
+            ("🧪 <b>" + tr("News") + "</b>", news),
+        )
         if group
     ]
     reserve = _marker_reserve(len(cards))
@@ -709,7 +736,13 @@ def render_digest(
         - longest_heading
     )
     rendered = [
-        (h, [render_card(c, sentences=sentences, tz=tz, now=now, limit=card_limit) for c in g])
+        (
+            h,
+            [
+                render_card(c, sentences=sentences, tz=tz, now=now, limit=card_limit, tr=tr)
+                for c in g
+            ],
+        )
         for h, g in sections
     ]
     messages = _split_messages(header_first, title, rendered, reserve)
@@ -717,34 +750,39 @@ def render_digest(
     return _number_messages(messages, ends)
 
 
-def _countdown(start: date, end: date, today: date) -> str:
+def _countdown(start: date, end: date, today: date, tr: Translator) -> str:
     if start <= today <= end:
-        return "on now"
+        return tr("on now")
     days = (start - today).days
     if days == 1:
-        return "tomorrow"
+        return tr("tomorrow")
     if days < 7:
-        return f"in {days} days"
+        return tr.ngettext("in {n} day", "in {n} days", days)
     if days < 60:
-        return f"in {days // 7} weeks" if days >= 14 else "next week"
-    return f"in {days // 30} months"
+        if days < 14:
+            return tr("next week")
+        return tr.ngettext("in {n} week", "in {n} weeks", days // 7)
+    return tr.ngettext("in {n} month", "in {n} months", days // 30)
 
 
-def _event_entry(card: ArticleCard, event: EventFacts, today: date) -> str:
+def _event_entry(card: ArticleCard, event: EventFacts, today: date, tr: Translator) -> str:
     start, end = event_dates(event) or (today, today)
     name = _truncate(_one_line(event.name or "") or _one_line(card.title), _NAME_CAP)
-    label = _escape(name or "(untitled)")
+    label = _escape(name or tr(_UNTITLED))
     url = safe_url(card.url)
     if url is not None:
         label = f'<a href="{_escape(url)}">{label}</a>'
-    lines = [f"📅 <b>{format_date_range(start, end)}</b> ({_countdown(start, end, today)})", label]
+    countdown = _countdown(start, end, today, tr)
+    lines = [f"📅 <b>{tr.date_range(start, end)}</b>" + tr(" ({status})", status=countdown), label]
     place = event_place(event)
     if place:
         lines.append(f"📍 {_escape(place)}")
     return "\n".join(lines)
 
 
-def render_events(cards: list[ArticleCard], *, tz: tzinfo, now: datetime) -> list[str]:
+def render_events(
+    cards: list[ArticleCard], *, tz: tzinfo, now: datetime, tr: Translator = ENGLISH
+) -> list[str]:
     """/events: forums that have not ended (by the chat's calendar), soonest first.
 
     Each entry shows the dates, the event's name (or the article title) linked to the
@@ -759,9 +797,9 @@ def render_events(cards: list[ArticleCard], *, tz: tzinfo, now: datetime) -> lis
             upcoming.append((card, card.event))
     if not upcoming:
         return []
-    title = "🗓 <b>Upcoming forums</b>"
+    title = "🗓 <b>" + tr("Upcoming forums") + "</b>"
     header_first = f"{title}{_SEPARATOR}{len(upcoming)}"
-    entries = [_event_entry(card, event, today) for card, event in upcoming]
+    entries = [_event_entry(card, event, today, tr) for card, event in upcoming]
     messages = _split_messages(header_first, title, [("", entries)], _marker_reserve(len(entries)))
     ends = [len(header_first)] + [len(title)] * (len(messages) - 1)
     return _number_messages(messages, ends)

@@ -32,6 +32,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digests import DIGEST_MODES, digest_due, zone
+from bot.i18n import translator
 from bot.matching import Subscription, matches
 from bot.render import ArticleCard, card_from_article, render_card, render_digest
 from db import articles as articles_db
@@ -65,6 +66,7 @@ class _Target:
     sentences: int
     timezone: str
     thread_id: int | None
+    language: str | None = None
 
 
 async def route_pending(
@@ -121,6 +123,7 @@ async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) ->
                 s.chat.summary_sentences,
                 s.chat.timezone,
                 s.chat.thread_id,
+                s.chat.language,
             ),
             subscription(s.chat.id, s.topics, s.rules, s.chat.forums_only),
         )
@@ -149,7 +152,7 @@ def _plan_routes(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The new (chat, article) matches and the instant deliveries they make; no I/O
     (``seen`` is updated with the new matches)."""
-    rendered: dict[tuple[int, int, str], str] = {}
+    rendered: dict[tuple[int, int, str, str | None], str] = {}
     matched: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     for article in articles:
@@ -173,11 +176,15 @@ def _plan_routes(
             )
             if target.digest:
                 continue
-            key = (article_id, target.sentences, target.timezone)
+            key = (article_id, target.sentences, target.timezone, target.language)
             if key not in rendered:
                 card = card or card_from_article(article, source=sources.get(article_id, ""))
                 rendered[key] = render_card(
-                    card, sentences=target.sentences, tz=zone(target.timezone), now=now
+                    card,
+                    sentences=target.sentences,
+                    tz=zone(target.timezone),
+                    now=now,
+                    tr=translator(target.language),
                 )
             deliveries.append(
                 _delivery(
@@ -266,6 +273,7 @@ async def _send_digests(
                 sentences=chat.summary_sentences,
                 tz=zone(chat.timezone),
                 now=now,
+                tr=translator(chat.language),
             )
         except Exception:
             # One chat's bad data must not stop everyone else's digest; its matches stay

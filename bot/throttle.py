@@ -4,8 +4,9 @@
 in, answering whether a request may go ahead and whether the sender should be told to slow
 down (once per stretch of being refused, not once per refused request). ``Throttle`` is the
 PTB shell: a handler in group -1, so it runs before every other handler, that charges each
-command and button click to its sender's bucket (and /latest or /search in a group to the
-group's too), stops what is over the limit, and says so once.
+command, button click and private-chat text to its sender's bucket (and /latest or
+/search in a group to the group's too), stops what is over the limit, and says so once (in
+the sender's language: no database read here).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
 
+from bot.i18n import N_, language_of, translator
+
 log = logging.getLogger(__name__)
 
-SLOW_DOWN = "⏳ Slow down a little, please — I'll answer again in a few seconds."
-SLOW_DOWN_CLICKS = "⏳ Slow down a little, please — try again in a few seconds."
-GROUP_SLOW_DOWN = (
+SLOW_DOWN = N_("⏳ Slow down a little, please — I'll answer again in a few seconds.")
+SLOW_DOWN_CLICKS = N_("⏳ Slow down a little, please — try again in a few seconds.")
+GROUP_SLOW_DOWN = N_(
     "⏳ This group has asked for a lot of lists just now — please try again in a minute."
 )
 # Handlers run in group 0; a negative group runs first and may stop the update there.
@@ -120,8 +123,11 @@ def _sender_key(update: Update) -> Hashable | None:
 
 
 def _is_command(update: Update) -> bool:
+    """A /command, or any text in a private chat (answered with a pointer to /help)."""
     message = update.message
-    return message is not None and (message.text or "").startswith("/")
+    if message is None or message.text is None:
+        return False
+    return message.text.startswith("/") or message.chat.type == ChatType.PRIVATE
 
 
 class Throttle:
@@ -176,6 +182,8 @@ class Throttle:
         if decision.allowed:
             return
         self.refused += 1
+        user = update.effective_user
+        text = translator(language_of(user.language_code if user else None))(text)
         try:
             if update.callback_query is not None:
                 # A click is always answered (or its button keeps spinning); the alert only once.

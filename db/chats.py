@@ -49,6 +49,7 @@ class SettingsChange(TypedDict, total=False):
     silent: bool
     quiet_start: int | None
     quiet_end: int | None
+    language: str | None
 
 
 @dataclass(frozen=True, slots=True)

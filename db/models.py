@@ -167,6 +167,9 @@ class Chat(SQLModel, table=True):
     silent: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     quiet_start: int | None = None
     quiet_end: int | None = None
+    # Interface language, "en" or "zh"; NULL until the chat is first spoken to (then the
+    # sender's Telegram language), changed with /language.
+    language: str | None = Field(default=None, sa_type=sa.String(8))
 
 
 class ChatTopic(SQLModel, table=True):

@@ -653,6 +653,10 @@ class FakeTelegram:
         self._allowed_updates: list[str] = []
         self._webhook: JsonDict | None = None
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
+        # setMyDescription / setMyShortDescription by (method, language_code).
+        self._descriptions: dict[tuple[str, str], str] = {}
+        # Telegram app language of each user (``language_code`` in updates); "en" if unset.
+        self.user_languages: dict[int, str] = {}
         self._callback_queries: dict[str, bool] = {}  # id -> answered
         self._callback_ids = itertools.count(1)
         self._callback_answers: list[CallbackAnswer] = []
@@ -675,6 +679,8 @@ class FakeTelegram:
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
+                "setMyDescription": self._set_my_description,
+                "setMyShortDescription": self._set_my_description,
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
                 "sendMessage": self._send_message,
@@ -889,14 +895,13 @@ class FakeTelegram:
             data["is_forum"] = True
         return data
 
-    @staticmethod
-    def _user_json(user_id: int) -> JsonDict:
+    def _user_json(self, user_id: int) -> JsonDict:
         return {
             "id": user_id,
             "is_bot": False,
             "first_name": f"User {user_id}",
             "username": f"user{user_id}",
-            "language_code": "en",
+            "language_code": self.user_languages.get(user_id, "en"),
         }
 
     def _resolve_chat(self, params: JsonDict) -> _Chat:
@@ -1268,6 +1273,12 @@ class FakeTelegram:
         with self._cond:
             return list(self._commands.get(self._commands_key(scope, language_code), []))
 
+    def description(self, *, short: bool = False, language_code: str = "") -> str | None:
+        """What setMyDescription (or setMyShortDescription) set for a language ("": default)."""
+        method = "setMyShortDescription" if short else "setMyDescription"
+        with self._cond:
+            return self._descriptions.get((method, language_code))
+
     def webhook(self) -> JsonDict | None:
         with self._cond:
             return dict(self._webhook) if self._webhook else None
@@ -1467,6 +1478,16 @@ class FakeTelegram:
         with self._cond:
             key = self._commands_key(params.get("scope"), params.get("language_code"))
             self._commands[key] = commands
+        return True
+
+    def _set_my_description(self, params: JsonDict, uploads: dict[str, _Upload]) -> Any:
+        short = "short_description" in params
+        text = str(params.get("short_description" if short else "description") or "")
+        if len(text) > (120 if short else 512):
+            raise _ApiError(400, "Bad Request: description is too long")
+        method = "setMyShortDescription" if short else "setMyDescription"
+        with self._cond:
+            self._descriptions[(method, str(params.get("language_code") or ""))] = text
         return True
 
     def _get_my_commands(self, params: JsonDict, uploads: dict[str, _Upload]) -> Any:

@@ -7,6 +7,9 @@ Create Date: 2026-12-02 00:00:00.000000
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -14,8 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # reserved in the chain; filled in by the change that needs it
+    # NULL for every chat so far: each takes its sender's Telegram language when it is
+    # next spoken to (pushes meanwhile stay English, as before).
+    with op.batch_alter_table("chats", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("chats", schema=None) as batch_op:
+        batch_op.drop_column("language")
