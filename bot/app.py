@@ -21,7 +21,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot import admin, handlers, membership
+from bot import admin, handlers, membership, ownfeeds
 from bot.broadcasts import resume_broadcasts
 from bot.context import AppContext
 from bot.delivery import ChatPacer, Outbox, RateLimits, SendBudget
@@ -151,6 +151,7 @@ def build_application(
     for handler in [
         *membership.handlers(),
         *admin.handlers(),
+        *ownfeeds.handlers(),
         *handlers.handlers(),
         *handlers.fallback_handlers(),
     ]:
@@ -200,7 +201,7 @@ async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
 
 async def register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """setMyCommands: subscriber commands for everyone, plus admin ones in each admin's chat."""
-    public = [BotCommand(name, text) for name, text in handlers.COMMANDS]
+    public = [BotCommand(name, text) for name, text in [*handlers.COMMANDS, *ownfeeds.COMMANDS]]
     admin_only = [*handlers.ADMIN_COMMANDS, *admin.COMMANDS]
     try:
         await app.bot.set_my_commands(public, scope=BotCommandScopeDefault())
