@@ -300,6 +300,8 @@ def render_feed_line(
     line = f"{state} · {format_age(feed.last_checked, now)} · {total} articles, {week} this week"
     if feed.topics:
         line += f" · 🏷 {html.escape(hashtags(feed.topics))}"
+    if not feed.catalogue:
+        line += " · 👤 chats' own (not in the catalogue)"
     return line
 
 

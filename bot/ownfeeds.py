@@ -15,6 +15,7 @@ handlers fetch, store and send.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 from collections.abc import Sequence
@@ -46,6 +47,7 @@ from bot.admin import format_age, split_lines
 from bot.errors import FeedRefused, UnknownTopic
 from bot.feedcheck import CheckedFeed, check_feed, parse_fetched
 from bot.feedtopics import all_hashtags, hashtags, parse_topics
+from bot.handlers import Handler
 from bot.ingest import Ingestor
 from bot.services import Services, services
 from db import chatfeeds
@@ -287,9 +289,27 @@ async def _check(svc: Services, ingestor: Ingestor, url: str) -> CheckedFeed:
 # ------------------------------------------------------------------------------ handlers
 
 
-def _enabled(context: ContextTypes.DEFAULT_TYPE) -> Services | None:
-    svc = services(context)
-    return svc if svc.settings.own_feeds_enabled else None
+def _when_enabled(handler: Handler) -> Handler:
+    """Run ``handler`` only with OWN_FEEDS_ENABLED on; otherwise say why not."""
+
+    @functools.wraps(handler)
+    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if services(context).settings.own_feeds_enabled:
+            await handler(update, context)
+        elif update.callback_query is not None:
+            await update.callback_query.answer(DISABLED)
+        elif update.effective_message is not None:
+            await _reply(update.effective_message, DISABLED)
+
+    return run
+
+
+def _where(update: Update) -> tuple[Message, int]:
+    """The message a command came in (or a button is on) and its chat's id."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None  # the handlers here are for messages and their buttons
+    assert chat is not None
+    return message, chat.id
 
 
 async def _reply(message: Message, text: str, **options: Any) -> None:
@@ -298,25 +318,19 @@ async def _reply(message: Message, text: str, **options: Any) -> None:
     )
 
 
-async def _chat_id(svc: Services, update: Update) -> int:
-    """This chat's id, its row created (instant mode) on first use."""
+async def _register_chat(svc: Services, update: Update) -> None:
+    """This chat's row, created (instant mode) on first use: a link needs it."""
     chat = update.effective_chat
     assert chat is not None  # every handler here is for chat updates
     async with svc.sessions() as session, session.begin():
         await chats_db.get_or_create_chat(
             session, chat.id, chat_type=chat.type, title=chat.effective_name, now=svc.clock()
         )
-    return chat.id
 
 
 async def cmd_sub(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    svc = _enabled(context)
-    if svc is None:
-        await _reply(message, DISABLED)
-        return
+    message, chat_id = _where(update)
+    svc = services(context)
     words = context.args or []
     url, extra = (words[0], words[1:]) if words else ("", [])
     if not url.lower().startswith(_HTTP):
@@ -330,7 +344,7 @@ async def cmd_sub(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             message, f"Not followed: unknown topic {names}. The topics are:\n{all_hashtags()}"
         )
         return
-    chat_id = await _chat_id(svc, update)
+    await _register_chat(svc, update)
     try:
         done = await follow(svc, context.bot_data["ingestor"], chat_id, url, topics=topics)
     except FeedRefused as exc:
@@ -340,31 +354,23 @@ async def cmd_sub(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def cmd_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if message is None or update.effective_chat is None:
-        return
-    svc = _enabled(context)
-    if svc is None:
-        await _reply(message, DISABLED)
-        return
-    async with svc.sessions() as session:
-        feeds = await chatfeeds.own_feeds(session, update.effective_chat.id)
+    message, chat_id = _where(update)
+    svc = services(context)
+    feeds = await _own_feeds(svc, chat_id)
     cap = svc.settings.own_feeds_per_chat
     for text in render_own_feeds(feeds, cap=cap, now=svc.clock()):
         await _reply(message, text)
 
 
-async def cmd_unsub(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if message is None or update.effective_chat is None:
-        return
-    svc = _enabled(context)
-    if svc is None:
-        await _reply(message, DISABLED)
-        return
-    chat_id = update.effective_chat.id
+async def _own_feeds(svc: Services, chat_id: int) -> list[OwnFeed]:
     async with svc.sessions() as session:
-        feeds = await chatfeeds.own_feeds(session, chat_id)
+        return await chatfeeds.own_feeds(session, chat_id)
+
+
+async def cmd_unsub(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message, chat_id = _where(update)
+    svc = services(context)
+    feeds = await _own_feeds(svc, chat_id)
     if not feeds:
         await _reply(message, NO_OWN_FEEDS)
         return
@@ -388,27 +394,21 @@ async def _unfollow(svc: Services, chat_id: int, feed: OwnFeed) -> str:
 
 async def on_unsub_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    if query is None or update.effective_chat is None:
-        return
-    svc = _enabled(context)
-    if svc is None:
-        await query.answer(DISABLED)
-        return
+    assert query is not None  # a CallbackQueryHandler's
+    _, chat_id = _where(update)
+    svc = services(context)
     parts = (query.data or "").removeprefix(CALLBACK_PREFIX).split(":")
     shape = {"u": 3, "p": 2}.get(parts[0])
     if shape != len(parts) or not all(part.isdigit() for part in parts[1:]):
         await query.answer("This button no longer works — send /unsub again.")
         return
-    chat_id = update.effective_chat.id
     answer = ""
     if parts[0] == "u":
-        async with svc.sessions() as session:
-            feeds = await chatfeeds.own_feeds(session, chat_id)
+        feeds = await _own_feeds(svc, chat_id)
         feed = next((f for f in feeds if f.feed_id == int(parts[1])), None)
         answer = await _unfollow(svc, chat_id, feed) if feed else "Already removed."
     page = int(parts[-1])
-    async with svc.sessions() as session:
-        feeds = await chatfeeds.own_feeds(session, chat_id)
+    feeds = await _own_feeds(svc, chat_id)
     await query.answer(html.unescape(answer)[:200] if answer else None)
     if isinstance(query.message, Message):
         text, markup = (
@@ -421,15 +421,9 @@ async def on_unsub_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if message is None or update.effective_chat is None:
-        return
-    svc = _enabled(context)
-    if svc is None:
-        await _reply(message, DISABLED)
-        return
-    async with svc.sessions() as session:
-        feeds = await chatfeeds.own_feeds(session, update.effective_chat.id)
+    message, chat_id = _where(update)
+    svc = services(context)
+    feeds = await _own_feeds(svc, chat_id)
     if not feeds:
         await _reply(message, NO_OWN_FEEDS)
         return
@@ -442,14 +436,10 @@ async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """OPML import: the file's feeds followed one by one, then one report."""
-    message = update.effective_message
-    if message is None or message.document is None:
-        return
-    svc = _enabled(context)
-    if svc is None:
-        await _reply(message, DISABLED)
-        return
+    message, chat_id = _where(update)
+    svc = services(context)
     document = message.document
+    assert document is not None  # the handler's filter
     if (document.file_size or 0) > IMPORT_MAX_BYTES:
         await _reply(
             message, f"That file is too large to import (at most {IMPORT_MAX_BYTES // 1024} KB)."
@@ -464,7 +454,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not refs:
         await _reply(message, "Nothing imported: the file lists no http(s) feeds.")
         return
-    chat_id = await _chat_id(svc, update)
+    await _register_chat(svc, update)
     await _reply(message, f"Importing {len(refs)} feeds…")
     report = await import_feeds(svc, context.bot_data["ingestor"], chat_id, refs)
     await _reply(message, render_import_report(report))
@@ -512,7 +502,10 @@ async def import_feeds(
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Add before bot.handlers' (whose unknown-command catch-all would take these)."""
     new = filters.UpdateType.MESSAGE
-    guarded = subscriber._guarded
+
+    def guarded(handler: Handler) -> Handler:
+        return subscriber._guarded(_when_enabled(handler))
+
     changing = subscriber._refusing
     opml = filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml")
     return [

@@ -39,21 +39,12 @@ from summaries.feedlists import FeedRef, parse_feed_list, render_opml
 from tests.conftest import forums_feed
 from tests.fakebot import FakeTelegram, Limits, SentMessage
 from tests.feedserver import FeedServer
+from tests.test_e2e import Clock
 
 USER = 1001
 OTHER = 1002
 GROUP = -100777
 NOW = datetime(2025, 11, 25, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    """Real time shifted to a chosen moment, so feeds fall due as time passes."""
-
-    def __init__(self, start: datetime) -> None:
-        self._offset = start - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
 
 
 @dataclass
@@ -302,6 +293,24 @@ async def test_unsub_by_button_and_by_number_and_the_feed_goes_with_its_last_fol
     assert await world.feed_urls() == {second}  # the other chat still follows it
     assert "No longer following" in (await world.say(OTHER, f"/unsub {second}")).plain_text
     assert await world.feed_urls() == set()
+
+
+async def test_an_admin_sees_chats_feeds_marked_and_adding_one_puts_it_in_the_catalogue(
+    tmp_path: Path,
+) -> None:
+    admin = 4242
+    with FeedServer() as feeds:
+        url = feeds.add("/a.rss", forums_feed(1))
+        async with running(tmp_path, feeds, admin_ids=frozenset({admin})) as world:
+            await world.say(USER, f"/sub {url}")
+            listing = await world.say(admin, "/feeds")
+            assert "Science Forums Newsroom — ok" in listing.plain_text
+            assert "👤 chats' own (not in the catalogue)" in listing.plain_text
+            added = await world.say(admin, f"/addfeed {url}")
+            assert "which chats followed, is now in the catalogue" in added.plain_text
+            await world.say(USER, "/unsub 1")
+            assert await world.feed_urls() == {url}  # the catalogue keeps it
+            assert "👤" not in (await world.say(admin, "/feeds")).plain_text
 
 
 # ------------------------------------------------------------------------------ OPML
