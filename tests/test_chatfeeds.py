@@ -1,5 +1,5 @@
-"""Storage of chats' own feeds (db.chatfeeds) on SQLite and PostgreSQL, and the pure
-owner decision routing makes with it (bot.feedowners)."""
+"""Storage of chats' own feeds (db.chatfeeds) and routing by them on SQLite and
+PostgreSQL, and the pure owner decision routing makes (bot.feedowners)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.feedowners import OwnedArticles, owned_articles
+from bot.routing import route_articles
 from db import chatfeeds, queries
 from db.chatfeeds import ArticleOwner
-from db.chats import delete_chat, update_settings
-from db.models import Article, ArticleSource, Chat, ChatFeed, Feed
+from db.chats import add_topic, delete_chat, update_settings
+from db.models import Article, ArticleSource, Chat, ChatArticle, ChatFeed, Delivery, Feed
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ALICE, BOB = 101, 202
@@ -152,3 +153,63 @@ def test_an_owner_gets_an_article_once_when_its_topic_filter_lets_it_through(
 ) -> None:
     owned = OwnedArticles({7: tuple(owners)} if owners else {})
     assert [o.chat_id for o in owned.owners_of(7, topics)] == chats
+
+
+async def _article(session: Any, n: int, feed_ids: list[int], topics: list[str]) -> int:
+    article = Article(
+        title=f"Article {n}",
+        published=NOW,
+        first_seen=NOW,
+        text="Some text.",
+        content_hash=f"r{n}",
+        topics=topics,
+        summary=["Some text."],
+    )
+    session.add(article)
+    await session.flush()
+    assert article.id is not None
+    session.add_all(
+        ArticleSource(article_id=article.id, feed_id=f, guid=f"r{n}", seen_at=NOW) for f in feed_ids
+    )
+    await session.flush()
+    return article.id
+
+
+async def test_routing_sends_a_feeds_articles_to_its_owners_in_their_mode_once_and_to_no_one_else(
+    sessions,
+) -> None:
+    digest, instant, topical = 401, 402, 403
+    async with sessions() as s, s.begin():
+        await _chats(s, digest, instant, topical)
+        await update_settings(s, digest, mode="daily")
+        for chat in (instant, topical):  # the owner also matches by topic: still once
+            await add_topic(s, chat, "microbiology")
+        private = await chatfeeds.add_private_feed(s, "https://p.org/rss", title="P", now=NOW)
+        catalogue = await queries.add_feed(s, "https://c.org/rss", title="C", now=NOW)
+        assert catalogue.id is not None
+        await chatfeeds.link_feed(s, digest, private.id, topics=[], now=NOW)
+        await chatfeeds.link_feed(s, instant, private.id, topics=["microbiology"], now=NOW)
+        on_topic = await _article(s, 1, [private.id], ["microbiology"])
+        off_topic = await _article(s, 2, [private.id], ["physics"])
+        public = await _article(s, 3, [catalogue.id, private.id], ["microbiology"])
+
+    assert await route_articles(sessions, [on_topic, off_topic, public], now=NOW) == 6
+    async with sessions() as s:
+        matches = set((await s.exec(select(ChatArticle.chat_id, ChatArticle.article_id))).all())
+        held = select(ChatArticle.chat_id, ChatArticle.article_id).where(
+            col(ChatArticle.pending_digest).is_(True)
+        )
+        pending = {tuple(row) for row in (await s.exec(held)).all()}
+        sent = (await s.exec(select(Delivery.chat_id, Delivery.article_id))).all()
+    assert {tuple(m) for m in matches} == {
+        (digest, on_topic),
+        (digest, off_topic),
+        (digest, public),
+        (instant, on_topic),  # its filter keeps the physics article out
+        (instant, public),
+        (topical, public),  # a catalogue feed carried it too: it is everyone's news
+    }
+    assert pending == {(digest, on_topic), (digest, off_topic), (digest, public)}
+    assert sorted(tuple(d) for d in sent) == sorted(
+        [(instant, on_topic), (instant, public), (topical, public)]
+    )
