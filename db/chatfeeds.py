@@ -165,6 +165,17 @@ async def unlink_chat(session: AsyncSession, chat_id: int) -> int:
     return len(feed_ids)
 
 
+async def move_links(session: AsyncSession, old_id: int, new_id: int) -> None:
+    """Give the old chat's feeds to the new one (a group became a supergroup that already
+    had a row); the links the new chat has already stay with the old chat."""
+    new_feeds = select(col(ChatFeed.feed_id)).where(ChatFeed.chat_id == new_id)
+    await session.exec(
+        sa.update(ChatFeed)
+        .where(col(ChatFeed.chat_id) == old_id, col(ChatFeed.feed_id).not_in(new_feeds))
+        .values(chat_id=new_id)
+    )
+
+
 async def _drop_unfollowed(session: AsyncSession, feed_ids: Sequence[int]) -> None:
     """Delete the private feeds among these that no chat follows any more."""
     if not feed_ids:

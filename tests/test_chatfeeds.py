@@ -15,6 +15,7 @@ from db import chatfeeds, queries
 from db.chatfeeds import ArticleOwner
 from db.chats import add_topic, delete_chat, update_settings
 from db.models import Article, ArticleSource, Chat, ChatArticle, ChatFeed, Delivery, Feed
+from db.outbox import migrate_chat
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ALICE, BOB = 101, 202
@@ -213,3 +214,24 @@ async def test_routing_sends_a_feeds_articles_to_its_owners_in_their_mode_once_a
     assert sorted(tuple(d) for d in sent) == sorted(
         [(instant, on_topic), (instant, public), (topical, public)]
     )
+
+
+@pytest.mark.parametrize("supergroup_known", [False, True])
+async def test_a_group_becoming_a_supergroup_keeps_its_feeds(
+    sessions, supergroup_known: bool
+) -> None:
+    group, supergroup = -5, -1005
+    async with sessions() as s, s.begin():
+        await _chats(s, group, *([supergroup] if supergroup_known else []))
+        mine = await chatfeeds.add_private_feed(s, "https://m.org/rss", title=None, now=NOW)
+        both = await chatfeeds.add_private_feed(s, "https://b.org/rss", title=None, now=NOW)
+        await chatfeeds.link_feed(s, group, mine.id, topics=["ai"], now=NOW)
+        await chatfeeds.link_feed(s, group, both.id, topics=[], now=NOW)
+        if supergroup_known:
+            await chatfeeds.link_feed(s, supergroup, both.id, topics=[], now=NOW)
+    async with sessions() as s, s.begin():
+        await migrate_chat(s, group, supergroup)
+    async with sessions() as s:
+        moved = await chatfeeds.own_feeds(s, supergroup)
+        assert {(f.url, f.topics) for f in moved} == {(mine.url, ("ai",)), (both.url, ())}
+        assert await chatfeeds.own_feeds(s, group) == []
