@@ -31,7 +31,7 @@ from bot.ownfeeds import (
 )
 from bot.settings import Settings
 from bot.throttle import Rate, ThrottleLimits
-from db import chatfeeds
+from db import chatfeeds, queries
 from db.chatfeeds import OwnFeed
 from db.chats import add_topic
 from db.models import ChatFeed, Feed
@@ -169,6 +169,22 @@ async def test_sub_of_a_feed_url_follows_it_privately_and_list_shows_it(world: W
 
     again = await world.say(USER, f"/sub {url}")
     assert "already follows" in again.plain_text
+
+
+async def test_sub_of_a_catalogue_feed_links_the_stored_feed_without_fetching_it(
+    world: World,
+) -> None:
+    url = world.feeds.add("/forums.rss", forums_feed(1))
+    async with world.sessions() as s, s.begin():
+        feed = await queries.add_feed(s, url, now=NOW, title="Catalogue feed")
+        feed.next_check = NOW + timedelta(days=1)  # no ingest pass polls it meanwhile
+    reply = await world.say(USER, f"/sub {url}")
+    assert "✅ Following Catalogue feed" in reply.plain_text
+    assert world.feeds.hits("/forums.rss") == 0
+    await world.say(USER, "/unsub 1")
+    async with world.sessions() as s:
+        (feed,) = (await s.exec(select(Feed))).all()
+    assert feed.catalogue is True  # the catalogue's, before and after
 
 
 async def test_sub_of_a_page_follows_the_feed_its_link_alternate_announces(world: World) -> None:
