@@ -72,6 +72,8 @@ PER_PAGE: Final = 10
 IMPORT_MAX_BYTES: Final = 512 * 1024
 # Feeds of one file checked at once: each is a fetch and a parse.
 IMPORT_CONCURRENCY: Final = 4
+# Feeds a page announces that are tried, in page order, until one is usable.
+DISCOVERED_TRIED: Final = 3
 EXPORT_FILENAME: Final = "sciforum-my-feeds.opml"
 _NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 _HTTP = ("http://", "https://")
@@ -247,10 +249,8 @@ async def follow(
                     f"{url} is a web page that announces no feed (no "
                     '<link rel="alternate"> to RSS or Atom); send the feed\'s own address.'
                 ) from None
-            page, url = url, found[0]
-            known, _ = await _lookup(svc, chat_id, url)
-            if known is None:
-                checked = await _check(svc, ingestor, url)
+            page = url
+            known, checked = await _first_usable(svc, ingestor, found[:DISCOVERED_TRIED])
     async with svc.sessions() as session, session.begin():
         followed = await chatfeeds.followed_feed_ids(session, chat_id)
         if known is None:
@@ -275,6 +275,24 @@ async def _lookup(svc: Services, chat_id: int, url: str) -> tuple[KnownFeed | No
     async with svc.sessions() as session:
         known = await chatfeeds.known_feed(session, url)
         return known, await chatfeeds.followed_feed_ids(session, chat_id)
+
+
+async def _first_usable(
+    svc: Services, ingestor: Ingestor, urls: Sequence[str]
+) -> tuple[KnownFeed | None, CheckedFeed | None]:
+    """The first of a page's feeds that is stored or usable (a page may list a JSON Feed,
+    which is not read, before its RSS); FeedRefused with the last one's reason if none."""
+    refusal = FeedRefused("the page announces no usable feed")
+    for url in urls:
+        async with svc.sessions() as session:
+            known = await chatfeeds.known_feed(session, url)
+        if known is not None:
+            return known, None
+        try:
+            return None, await _check(svc, ingestor, url)
+        except FeedRefused as exc:
+            refusal = exc
+    raise refusal
 
 
 async def _check(svc: Services, ingestor: Ingestor, url: str) -> CheckedFeed:

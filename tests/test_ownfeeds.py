@@ -189,9 +189,16 @@ async def test_sub_of_a_catalogue_feed_links_the_stored_feed_without_fetching_it
 
 async def test_sub_of_a_page_follows_the_feed_its_link_alternate_announces(world: World) -> None:
     feed_url = world.feeds.add("/blog/forums.rss", forums_feed(1, ttl=False))
+    # Announced first, but JSON Feed is not read: the next one is taken.
+    world.feeds.add(
+        "/blog/feed.json", b'{"version": "1.1", "items": []}', content_type="application/feed+json"
+    )
     page_url = world.feeds.add(
         "/blog/index.html",
-        _page('<link rel="alternate" type="application/rss+xml" href="forums.rss">'),
+        _page(
+            '<link rel="alternate" type="application/feed+json" href="feed.json">'
+            '<link rel="alternate" type="application/rss+xml" href="forums.rss">'
+        ),
         content_type="text/html; charset=utf-8",
     )
     reply = await world.say(USER, f"/sub {page_url}")
