@@ -41,11 +41,12 @@ from telegram.ext import (
 from bot.broadcasts import follow_broadcast
 from bot.charts import stats_chart
 from bot.errors import HtmlError, UnknownTopic
+from bot.feedcheck import check_feed
 from bot.feedtopics import NO_TOPICS, all_hashtags, hashtags, parse_topics
 from bot.ingest import Ingestor
 from bot.render import MAX_MESSAGE, utf16_len
 from bot.services import Services, services
-from db import outbox, queries
+from db import chatfeeds, outbox, queries
 from db import stats as db_stats
 from db.errors import FeedExists, FeedNotFound
 from db.models import Broadcast, Feed
@@ -299,6 +300,8 @@ def render_feed_line(
     line = f"{state} · {format_age(feed.last_checked, now)} · {total} articles, {week} this week"
     if feed.topics:
         line += f" · 🏷 {html.escape(hashtags(feed.topics))}"
+    if not feed.catalogue:
+        line += " · 👤 chats' own (not in the catalogue)"
     return line
 
 
@@ -633,29 +636,23 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except UnknownTopic as exc:
         await message.reply_html(f"Not added: {render_unknown_topics(exc)}")
         return
-    async with found.sessions() as session:
+    async with found.sessions() as session, session.begin():
         existing = await queries.feed_by_url(session, url)
+        # A feed only chats followed (/sub) joins the catalogue.
+        adopted = existing is not None and await chatfeeds.adopt_feed(session, existing.id or 0)
     if existing is not None:
-        await message.reply_html(_already_there(existing, topics))
+        await message.reply_html(_already_there(existing, topics, adopted=adopted))
         return
     try:
-        result = await found.fetcher.fetch(url)
-        # In the worker pool, under its time limit: a hostile document never parses on the
-        # event loop (where it would freeze every chat's replies).
         ingestor: Ingestor = context.bot_data["ingestor"]
-        parsed = await ingestor.parse_feed(
-            result.content,
-            url=result.final_url,
-            now=found.clock(),
-            content_type=result.content_type,
-        )
+        checked = await check_feed(found.fetcher, ingestor, url, now=found.clock())
     except FetchError as exc:
         await message.reply_text(f"Not added: could not fetch {url}: {exc}")
         return
     except FeedParseError as exc:
         await message.reply_text(f"Not added: not a usable feed: {exc}")
         return
-    stored_url = result.permanent_redirect or url
+    stored_url, parsed = checked.url, checked.parsed
     try:
         async with found.sessions() as session, session.begin():
             feed = await queries.add_feed(
@@ -677,9 +674,11 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
 
 
-def _already_there(feed: Feed, topics: Sequence[str] = ()) -> str:
+def _already_there(feed: Feed, topics: Sequence[str] = (), *, adopted: bool = False) -> str:
     title = html.escape(feed.title or feed.url)
     text = f"Already there: feed #{feed.id} <b>{title}</b>."
+    if adopted:
+        text = f"✅ Feed #{feed.id} <b>{title}</b>, which chats followed, is now in the catalogue."
     if topics:
         # Re-adding is not how topics change: say what is.
         text += f"\nTo change its topics: /feedtopics {feed.id} {hashtags(topics)}"

@@ -21,7 +21,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot import admin, handlers, membership
+from bot import admin, handlers, membership, ownfeeds
 from bot.broadcasts import resume_broadcasts
 from bot.context import AppContext
 from bot.delivery import ChatPacer, Outbox, RateLimits, SendBudget
@@ -152,6 +152,7 @@ def build_application(
     for handler in [
         *membership.handlers(),
         *admin.handlers(),
+        *ownfeeds.handlers(),
         *handlers.handlers(),
         *handlers.fallback_handlers(),
     ]:
@@ -212,18 +213,19 @@ async def register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> N
     """setMyCommands in each interface language (English is the default, for any other
     language_code), the bot's descriptions likewise, plus admin commands (English: admins
     are operators) in each admin's chat."""
+    subscriber = [*handlers.COMMANDS, *ownfeeds.COMMANDS]
     admin_only = [*handlers.ADMIN_COMMANDS, *admin.COMMANDS]
     try:
         for language in LANGUAGES:
             tr = translator(language)
             code = None if language == "en" else language
-            public = [BotCommand(name, tr(text)) for name, text in handlers.COMMANDS]
+            public = [BotCommand(name, tr(text)) for name, text in subscriber]
             await app.bot.set_my_commands(
                 public, scope=BotCommandScopeDefault(), language_code=code
             )
             await app.bot.set_my_description(tr(DESCRIPTION), language_code=code)
             await app.bot.set_my_short_description(tr(SHORT_DESCRIPTION), language_code=code)
-        public = [BotCommand(name, text) for name, text in handlers.COMMANDS]
+        public = [BotCommand(name, text) for name, text in subscriber]
         for admin_id in sorted(services(app).settings.admin_ids):
             extra = [BotCommand(name, text) for name, text in admin_only]
             await app.bot.set_my_commands(public + extra, scope=BotCommandScopeChat(admin_id))

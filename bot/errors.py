@@ -42,3 +42,8 @@ class PoolStopped(WorkerError):
 
 class HtmlError(BotError):
     """A text that Telegram's HTML parse mode would refuse; the message says why."""
+
+
+class FeedRefused(BotError):
+    """A feed a chat asked to follow (/sub, OPML import) that is not followed; the message
+    says why, for the user."""

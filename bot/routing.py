@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -32,11 +33,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digests import DIGEST_MODES, digest_due, zone
+from bot.feedowners import OwnedArticles, owned_articles
 from bot.i18n import translator
 from bot.matching import Subscription, matches
 from bot.render import ArticleCard, card_from_article, render_card, render_digest
 from db import articles as articles_db
 from db import chats as chats_db
+from db.chatfeeds import ArticleOwner
 from db.engine import transaction
 from db.models import Article, Chat, ChatArticle, Delivery
 from summaries.rules import KeywordRule, RuleError, parse_rule
@@ -112,7 +115,10 @@ async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) ->
         )
     ).all()
     subscribed = await chats_db.subscriptions(session) if articles else []
-    if not subscribed:
+    # Chats' own feeds: their owners get their articles, no one else gets an article that
+    # only such feeds carried.
+    owned = await owned_articles(session, [a.id for a in articles if a.id is not None])
+    if not subscribed and not owned.owners:
         return 0
     # Plain values, read once: ORM attribute access per (article, chat) pair adds up.
     targets = [
@@ -134,7 +140,7 @@ async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) ->
     # Matching thousands of chats is CPU work: off the event loop, so the bot stays
     # responsive while a big pass is routed.
     matched, deliveries = await asyncio.to_thread(
-        _plan_routes, articles, targets, seen, sources, now
+        _plan_routes, articles, targets, seen, sources, now, owned=owned
     )
     await _insert(session, ChatArticle, matched)
     await _insert(session, Delivery, deliveries)
@@ -149,6 +155,8 @@ def _plan_routes(
     seen: set[tuple[int, int]],
     sources: dict[int, str],
     now: datetime,
+    *,
+    owned: OwnedArticles,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The new (chat, article) matches and the instant deliveries they make; no I/O
     (``seen`` is updated with the new matches)."""
@@ -160,9 +168,15 @@ def _plan_routes(
         article_id, title, text = article.id, article.title, article.text
         topics, is_event = article.topics or [], article.is_event
         card: ArticleCard | None = None
-        for target, sub in targets:
-            if (target.chat_id, article_id) in seen or not matches(
-                sub, title=title, text=text, topics=topics, is_event=is_event
+        public = not owned.is_private(article_id)
+        candidates = chain(
+            ((target, sub) for target, sub in targets if public),
+            ((_owner_target(o), None) for o in owned.owners_of(article_id, topics)),
+        )
+        for target, sub in candidates:
+            if (target.chat_id, article_id) in seen or (
+                sub is not None
+                and not matches(sub, title=title, text=text, topics=topics, is_event=is_event)
             ):
                 continue
             seen.add((target.chat_id, article_id))
@@ -197,6 +211,16 @@ def _plan_routes(
                 )
             )
     return matched, deliveries
+
+
+def _owner_target(owner: ArticleOwner) -> _Target:
+    return _Target(
+        owner.chat_id,
+        owner.mode in DIGEST_MODES,
+        owner.summary_sentences,
+        owner.timezone,
+        owner.thread_id,
+    )
 
 
 async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Processes that summarize articles off the event loop (0: the CPU count).
     summary_workers: int = Field(default=0, ge=0, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Chats' own feeds (/sub, OPML import): allowed at all, and how many one chat may follow.
+    own_feeds_enabled: bool = True
+    own_feeds_per_chat: int = Field(default=100, ge=1, le=10000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

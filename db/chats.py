@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db import chatfeeds
 from db.models import (
     Article,
     ArticleSource,
@@ -125,11 +126,13 @@ async def update_settings(
 
 
 async def delete_chat(session: AsyncSession, chat_id: int) -> bool:
-    """Forget a chat: its settings, topics, rules, matches and unsent deliveries."""
+    """Forget a chat: its settings, topics, rules, own feeds, matches and unsent
+    deliveries."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
         return False
     # Explicit deletes rather than trusting ON DELETE CASCADE: it needs a pragma on SQLite.
+    await chatfeeds.unlink_chat(session, chat_id)
     for model in (ChatTopic, ChatRule, ChatSearch, ChatArticle, Delivery):
         await session.exec(delete(model).where(col(model.chat_id) == chat_id))
     await session.delete(chat)

@@ -1,5 +1,5 @@
 """SQLModel tables: feeds, articles and which feeds carried each article; chats, their
-subscriptions, searches and matches; broadcasts and the outbox.
+subscriptions, own feeds, searches and matches; broadcasts and the outbox.
 
 Times are stored as naive UTC (SQLite has no time zones) and always handed out as
 aware UTC datetimes by ``UTCDateTime``.
@@ -59,6 +59,9 @@ class Feed(SQLModel, table=True):
     disabled_reason: str | None = Field(default=None, sa_type=sa.String(1000))
     # Topic slugs an admin gave the feed: a prior for the tagger, never a label on their own.
     topics: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    # False for a feed only chats follow (/sub): it is polled for them alone, and its
+    # articles reach no other chat by topic.
+    catalogue: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class Article(SQLModel, table=True):
@@ -188,6 +191,24 @@ class ChatRule(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=_chat_fk())
     query: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class ChatFeed(SQLModel, table=True):
+    """A feed a chat follows itself (/sub), with an optional topic filter (slugs; None:
+    every article of the feed)."""
+
+    __tablename__ = "chat_feeds"
+    __table_args__ = (sa.UniqueConstraint("chat_id", "feed_id", name="uq_chat_feeds_chat_feed"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=_chat_fk())
+    feed_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    topics: list[str] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db import chatfeeds
 from db.errors import BroadcastNotFound
 from db.models import Broadcast, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, UTCDateTime
 
@@ -357,6 +358,7 @@ async def _merge_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
     await session.exec(
         deliveries.update().where(deliveries.c.chat_id == old_id).values(chat_id=new_id)
     )
+    await chatfeeds.move_links(session, old_id, new_id)
     old_active = (await session.exec(select(Chat.active).where(Chat.id == old_id))).one()
     if old_active:
         await session.exec(

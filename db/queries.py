@@ -28,14 +28,23 @@ async def add_feed(
     now: datetime,
     title: str | None = None,
     topics: Sequence[str] = (),
+    catalogue: bool = True,
 ) -> Feed:
     """Store a new feed, due at once; FeedExists when the URL is already there.
 
-    ``topics`` are the feed's default topic slugs (checked by the caller).
+    ``topics`` are the feed's default topic slugs (checked by the caller); ``catalogue``
+    False for a feed only chats follow (db.chatfeeds).
     """
     if await feed_by_url(session, url) is not None:
         raise FeedExists(url)
-    feed = Feed(url=url, title=title, created_at=now, next_check=now, topics=list(topics) or None)
+    feed = Feed(
+        url=url,
+        title=title,
+        created_at=now,
+        next_check=now,
+        topics=list(topics) or None,
+        catalogue=catalogue,
+    )
     session.add(feed)
     await session.flush()
     return feed

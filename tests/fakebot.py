@@ -1084,6 +1084,44 @@ class FakeTelegram:
             )
             return self._queue_update("message", message)
 
+    def user_sends_document(
+        self,
+        chat_id: int,
+        filename: str,
+        content: bytes,
+        *,
+        mime_type: str | None = None,
+        user_id: int | None = None,
+        chat_type: ChatType | None = None,
+    ) -> JsonDict:
+        """Queue a ``message`` update carrying a file from a user (getFile serves it)."""
+        with self._cond:
+            chat = self._chat(chat_id, chat_type)
+            chat.type = chat_type or chat.type
+            file_id = f"DOC{next(self._file_ids)}"
+            document = SentDocument(filename, content, mime_type, file_id)
+            self._files[file_id] = document
+            sender = (
+                user_id if user_id is not None else (chat_id if chat_id > 0 else DEFAULT_USER_ID)
+            )
+            message: JsonDict = {
+                "message_id": self._new_message_id(chat_id),
+                "date": int(time.time()),
+                "chat": self._chat_json(chat),
+                "from": self._user_json(sender),
+                "document": {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "file_name": filename,
+                    "mime_type": mime_type or "application/octet-stream",
+                    "file_size": len(content),
+                },
+            }
+            self._messages.setdefault(chat_id, {})[message["message_id"]] = _StoredMessage(
+                message, from_bot=False
+            )
+            return self._queue_update("message", message)
+
     def user_clicks(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
     ) -> JsonDict:
