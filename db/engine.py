@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from db.errors import MissingDatabaseDriver, UnsupportedDatabaseURL, storage_error
+from db.errors import (
+    MissingDatabaseDriver,
+    StorageUnavailable,
+    UnsupportedDatabaseURL,
+    storage_error,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -80,7 +85,13 @@ def ensure_sqlite_dir(url: str) -> None:
     """Create the directory of a SQLite file, so the default ``./data/`` just works."""
     path = sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # A file in the way, no permission, a read-only disk: one line, as for the driver.
+            raise StorageUnavailable(
+                f"cannot create the database's directory {path.parent}: {exc.strerror or exc}"
+            ) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
