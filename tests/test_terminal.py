@@ -368,6 +368,21 @@ def test_json_logs_are_one_object_per_line_with_the_feed_they_concern(workdir: P
     assert any(r["message"].startswith("no network?") for r in records)
 
 
+def _run_to_its_end(workdir: Path, env: dict[str, str]) -> tuple[int, list[str]]:
+    """`sciforum run` that is expected to stop by itself: its exit code, its non-blank
+    standard error lines."""
+    done = subprocess.run(
+        _sciforum("run"),
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, [line for line in done.stderr.splitlines() if line.strip()]
+
+
 def _file_in_the_way(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'none.txt' / 'x.db'}"
 
@@ -402,19 +417,10 @@ def test_a_database_that_cannot_be_used_stops_the_run_with_one_line(
 ) -> None:
     env = _env(workdir, DATABASE_URL=database(workdir))
 
-    done = subprocess.run(
-        _sciforum("run"),
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    code, lines = _run_to_its_end(workdir, env)
 
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert done.returncode != 0
-    assert len(lines) == 1, done.stderr
+    assert code != 0
+    assert len(lines) == 1, lines
     assert message in lines[0]
     assert ":pw@" not in lines[0]
 
@@ -425,18 +431,9 @@ def test_a_locked_sqlite_file_stops_the_run_with_one_line(workdir: Path) -> None
     holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
-        done = subprocess.run(
-            _sciforum("run"),
-            env=env,
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        code, lines = _run_to_its_end(workdir, env)
     finally:
         holder.close()
 
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert done.returncode != 0
+    assert code != 0
     assert lines == ["error: database unavailable: database is locked"]
