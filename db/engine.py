@@ -42,6 +42,12 @@ def _backend(url: str) -> tuple[str, sa.URL]:
         raise UnsupportedDatabaseURL(
             f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://..."
         )
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # Each connection would get an empty database of its own: the schema made by the
+        # migrations would be gone by the first query.
+        raise UnsupportedDatabaseURL(
+            f"{url!r} is an in-memory SQLite database, which keeps nothing: use sqlite:///PATH"
+        )
     return backend, parsed
 
 
@@ -74,9 +80,9 @@ def require_driver(url: str) -> None:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL; None for PostgreSQL and in-memory SQLite."""
+    """The file of a SQLite URL; None for PostgreSQL."""
     backend, parsed = _backend(url)
-    if backend != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if backend != "sqlite" or not parsed.database:
         return None
     return Path(parsed.database).expanduser()
 

@@ -398,6 +398,10 @@ def _postgresql_not_listening(_workdir: Path) -> str:
     return f"postgresql://u:pw@127.0.0.1:{_closed_port()}/db"
 
 
+def _in_memory(_workdir: Path) -> str:
+    return "sqlite://"
+
+
 def _not_a_url(_workdir: Path) -> str:
     return "data/sciforum.db"
 
@@ -409,6 +413,7 @@ def _not_a_url(_workdir: Path) -> str:
         (_read_only_file, "attempt to write a readonly database"),
         (_postgresql_not_listening, "database unavailable: connection failed"),
         (_not_a_url, "not a database URL"),
+        (_in_memory, "in-memory SQLite database, which keeps nothing"),
     ],
     ids=lambda value: value.__name__.strip("_") if callable(value) else None,
 )
