@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import re
 import signal
 import socket
@@ -19,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -207,28 +207,29 @@ class Run:
         self.process = process
         self.out: list[str] = []
         self.err: list[str] = []
-        self._lines: queue.Queue[str] = queue.Queue()
         assert process.stdout is not None
         assert process.stderr is not None
         for stream, sink in ((process.stdout, self.out), (process.stderr, self.err)):
             threading.Thread(target=self._read, args=(stream, sink), daemon=True).start()
 
-    def _read(self, stream: object, sink: list[str]) -> None:
-        for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+    @staticmethod
+    def _read(stream: IO[str], sink: list[str]) -> None:
+        for line in iter(stream.readline, ""):
             sink.append(line)
-            self._lines.put(line)
 
     def wait_for(self, pattern: str, timeout: float = 90) -> str:
+        """The first line so far, on either stream, that matches (the two pipes are read
+        apart, so their lines' order between them is not known)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                line = self._lines.get(timeout=1)
-            except queue.Empty:
-                if self.process.poll() is not None and self._lines.empty():
+            for line in [*self.out, *self.err]:
+                if re.search(pattern, line):
+                    return line
+            if self.process.poll() is not None:
+                time.sleep(0.3)  # the last lines may still be in the pipes
+                if not any(re.search(pattern, line) for line in [*self.out, *self.err]):
                     break
-                continue
-            if re.search(pattern, line):
-                return line
+            time.sleep(0.1)
         raise AssertionError(f"no line matching {pattern!r}:\n{self.stdout}\n{self.stderr}")
 
     def stop(self, sig: signal.Signals) -> int:
