@@ -43,15 +43,15 @@ app.add_typer(feeds_app, name="feeds")
 
 
 def _out() -> Console:
-    from rich.console import Console
+    from bot.terminal import make_console
 
-    return Console()
+    return make_console()
 
 
 def _err() -> Console:
-    from rich.console import Console
+    from bot.terminal import make_console
 
-    return Console(stderr=True)
+    return make_console(stderr=True)
 
 
 def _show_version(value: bool) -> None:
@@ -84,10 +84,11 @@ def _now() -> datetime:
 
 
 def _settings() -> Settings:
-    from bot.settings import configure_logging, load_settings
+    from bot.logs import configure_logging
+    from bot.settings import load_settings
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 
@@ -380,7 +381,9 @@ def run() -> None:
     try:
         _run(run_forever)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        _err().print("stopped")
+        # On standard output with what the run printed: standard error holds log lines only
+        # (LOG_FORMAT=json keeps it parseable).
+        _out().print("stopped")
 
 
 @app.command()

@@ -582,7 +582,11 @@ class Outbox:
             except Exception:
                 # Never reached in normal operation (_send catches everything); keeps the
                 # sender alive if it happens, and frees the chat for a later try.
-                log.exception("outbox: sender failed on delivery %s", job.delivery_id)
+                log.exception(
+                    "outbox: sender failed on delivery %s",
+                    job.delivery_id,
+                    extra={"chat_id": job.chat_id},
+                )
                 self._queued.pop(job.delivery_id, None)
                 self._in_hand.discard(job.chat_id)
 
@@ -613,7 +617,11 @@ class Outbox:
         except Exception as exc:
             verdict = classify_error(exc)
             if verdict.action == "retry" and not isinstance(exc, TelegramError):
-                log.exception("outbox: unexpected error sending delivery %s", job.delivery_id)
+                log.exception(
+                    "outbox: unexpected error sending delivery %s",
+                    job.delivery_id,
+                    extra={"chat_id": job.chat_id},
+                )
             return _Outcome(job, verdict=verdict)
         return _Outcome(job, message_id=message.message_id)
 
@@ -631,7 +639,12 @@ class Outbox:
             self._paused_until = max(self._paused_until, now + retry_after)
             self._floods.clear()
         else:
-            log.info("outbox: 429 for chat %s; it waits %.0f s", chat_id, retry_after)
+            log.info(
+                "outbox: 429 for chat %s; it waits %.0f s",
+                chat_id,
+                retry_after,
+                extra={"chat_id": chat_id},
+            )
 
     # ----------------------------------------------------------------- recorder
 
@@ -698,7 +711,12 @@ class Outbox:
         self, session: AsyncSession, job: _Job, verdict: Verdict, now: datetime, counts: OutboxStats
     ) -> None:
         if verdict.action == "block":
-            log.info("outbox: chat %s deactivated: %s", job.chat_id, verdict.detail)
+            log.info(
+                "outbox: chat %s deactivated: %s",
+                job.chat_id,
+                verdict.detail,
+                extra={"chat_id": job.chat_id},
+            )
             # Blocks this row and every other pending one of the chat.
             counts.blocked += await outbox.mark_blocked_chat(
                 session, job.chat_id, reason=verdict.detail
@@ -712,7 +730,12 @@ class Outbox:
             answer = "flood"
         elif verdict.action == "migrate" and verdict.new_chat_id not in (None, job.chat_id):
             assert verdict.new_chat_id is not None
-            log.info("outbox: chat %s migrated to %s", job.chat_id, verdict.new_chat_id)
+            log.info(
+                "outbox: chat %s migrated to %s",
+                job.chat_id,
+                verdict.new_chat_id,
+                extra={"chat_id": job.chat_id},
+            )
             await outbox.migrate_chat(session, job.chat_id, verdict.new_chat_id)
             counts.migrated += 1
             answer = "retry"
@@ -739,6 +762,7 @@ class Outbox:
                 job.delivery_id,
                 change.attempts,
                 verdict.detail,
+                extra={"chat_id": job.chat_id},
             )
             counts.failed += 1
         else:

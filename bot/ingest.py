@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import JobTimeout, PoolStopped, WorkerCrashed
+from bot.passlines import pass_lines
 from bot.routing import route_pending
 from bot.workers import WorkerPool
 from db import articles, queries
@@ -93,6 +95,7 @@ class NewArticle:
     url: str | None
     source: str
     announce: bool
+    feed_id: int = 0
 
 
 @dataclass
@@ -113,6 +116,7 @@ class PassReport:
     routed: int = 0  # new (chat, article) matches made while the pass ran
     new_articles: list[NewArticle] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (feed url, message)
+    failure_kinds: Counter[str] = field(default_factory=Counter)  # failed feeds by ErrorKind
 
 
 @dataclass
@@ -122,6 +126,11 @@ class _Candidate:
     text_source: str
     enrichment: Enrichment | None = None
     enrich_error: str | None = None
+
+
+def _about(feed: FeedRow) -> dict[str, object]:
+    """The fields a log line about one feed carries (LOG_FORMAT=json)."""
+    return {"feed_id": feed.id, "feed_url": feed.url}
 
 
 def _state(feed: FeedRow) -> FeedState:
@@ -210,6 +219,7 @@ class Ingestor:
         on_start: Callable[[int], None] | None = None,
     ) -> PassReport:
         report = PassReport()
+        started = asyncio.get_running_loop().time()
         try:
             async with reading(self._sessions) as session:
                 feeds = await queries.due_feeds(session, now=now, include_all=include_all)
@@ -234,6 +244,15 @@ class Ingestor:
         finally:
             await self._save_states(report)
         await self.route(now=now, report=report)
+        for level, line in pass_lines(
+            checked=report.checked,
+            failure_kinds=report.failure_kinds,
+            new_articles=len(report.new_articles),
+            not_modified=report.not_modified,
+            page_failures=report.page_failures,
+            seconds=asyncio.get_running_loop().time() - started,
+        ):
+            log.log(level, line)
         return report
 
     async def _load_dedup(self, now: datetime) -> None:
@@ -255,12 +274,17 @@ class Ingestor:
             await self._poll(feed, now=now, report=report)
         except PoolStopped:
             report.interrupted += 1
-            log.info("feed %s: interrupted by the stop (not charged)", feed.url)
+            log.info("feed %s: interrupted by the stop (not charged)", feed.url, extra=_about(feed))
         except (StorageUnavailable, StorageConflict) as exc:
             self._dedup_loaded_at = None  # it may hold rows that were rolled back
             report.storage_errors += 1
             report.errors.append((feed.url, f"not stored, retried later: {exc}"))
-            log.warning("feed %s: not stored, retried at its next poll: %s", feed.url, exc)
+            log.warning(
+                "feed %s: not stored, retried at its next poll: %s",
+                feed.url,
+                exc,
+                extra=_about(feed),
+            )
         except StorageError as exc:
             self._dedup_loaded_at = None
             report.storage_errors += 1
@@ -269,7 +293,11 @@ class Ingestor:
             )
         except Exception as exc:
             report.bugs += 1
-            log.exception("bug while ingesting feed %s (not charged to the feed)", feed.url)
+            log.exception(
+                "bug while ingesting feed %s (not charged to the feed)",
+                feed.url,
+                extra=_about(feed),
+            )
             await self._note_bug(feed, exc, now=now)
 
     async def _poll(self, feed: FeedRow, *, now: datetime, report: PassReport) -> None:
@@ -297,24 +325,37 @@ class Ingestor:
     ) -> None:
         if isinstance(outcome, Failed):
             report.failed += 1
+            report.failure_kinds[outcome.kind] += 1
             report.errors.append((feed.url, outcome.message))
-            log.warning("feed %s failed (%s): %s", feed.url, outcome.kind, outcome.message)
+            # One line at the pass's end sums the failures up (bot/passlines.py).
+            log.debug(
+                "feed %s failed (%s): %s",
+                feed.url,
+                outcome.kind,
+                outcome.message,
+                extra=_about(feed),
+            )
         elif isinstance(outcome, NotModified):
             report.not_modified += 1
         else:
             for warning in outcome.feed.warnings:
-                log.info("feed %s: %s", feed.url, warning)
+                log.info("feed %s: %s", feed.url, warning, extra=_about(feed))
         if intent.url:
             report.moved += 1
-            log.info("feed %s moved permanently to %s", feed.url, intent.url)
+            log.info("feed %s moved permanently to %s", feed.url, intent.url, extra=_about(feed))
         if intent.disable:
             report.disabled += 1
-            log.warning("feed %s disabled: %s", feed.url, intent.disable)
+            log.warning("feed %s disabled: %s", feed.url, intent.disable, extra=_about(feed))
         if intent.relinks:
             report.duplicates += len(intent.relinks)
             churned = sum(1 for r in intent.relinks if r.reason == "content")
             if churned:
-                log.info("feed %s: %d entries came back under new guids", feed.url, churned)
+                log.info(
+                    "feed %s: %d entries came back under new guids",
+                    feed.url,
+                    churned,
+                    extra=_about(feed),
+                )
 
     async def _fetch(self, feed: FeedRow, *, now: datetime) -> Outcome:
         try:
@@ -443,7 +484,8 @@ class Ingestor:
         except (FetchError, ExtractError, JobTimeout, WorkerCrashed, TimeoutError) as exc:
             report.page_failures += 1
             reason = exc if not isinstance(exc, TimeoutError) else "past the feed's deadline"
-            log.info("full text of %s unavailable (%s); keeping the feed text", entry.url, reason)
+            # Counted, and summed up in one line at the pass's end.
+            log.debug("full text of %s unavailable (%s); keeping the feed text", entry.url, reason)
             return _Candidate(entry, entry.text, "feed")
         if len(extracted.text) <= len(entry.text):
             return _Candidate(entry, entry.text, "feed")
@@ -474,7 +516,12 @@ class Ingestor:
                 added = await self._store_together(feed, intent, candidates, changes, now=now)
             except StorageRefused as exc:
                 self._dedup_loaded_at = None
-                log.warning("feed %s: storing its entries failed (%s); one by one", feed.url, exc)
+                log.warning(
+                    "feed %s: storing its entries failed (%s); one by one",
+                    feed.url,
+                    exc,
+                    extra=_about(feed),
+                )
                 added = await self._store_each(
                     feed, intent, candidates, changes, now=now, report=report
                 )
@@ -482,11 +529,13 @@ class Ingestor:
                 self._dedup_loaded_at = None
                 raise
         if added is None:
-            log.info("feed %s was removed during its poll; nothing stored", feed.url)
+            log.info(
+                "feed %s was removed during its poll; nothing stored", feed.url, extra=_about(feed)
+            )
             return
         source = feed.title or intent.title or feed.url
         report.new_articles.extend(
-            NewArticle(article_id, c.entry.title, c.entry.url, source, intent.announce)
+            NewArticle(article_id, c.entry.title, c.entry.url, source, intent.announce, feed.id)
             for article_id, c in added
         )
         refused = report.entry_failures - refused_before
@@ -545,7 +594,13 @@ class Ingestor:
                 self._dedup_loaded_at = None
                 report.entry_failures += 1
                 report.errors.append((feed.url, f"entry {cand.entry.guid[:100]} refused: {exc}"))
-                log.warning("feed %s: entry %s not stored: %s", feed.url, cand.entry.guid, exc)
+                log.warning(
+                    "feed %s: entry %s not stored: %s",
+                    feed.url,
+                    cand.entry.guid,
+                    exc,
+                    extra=_about(feed),
+                )
         async with transaction(self._sessions) as session:
             if await queries.update_feed(session, feed.id, changes, add_error=intent.counts_error):
                 await self._relink(session, feed, intent, now=now)
@@ -622,7 +677,12 @@ class Ingestor:
             async with self._write_lock, transaction(self._sessions) as session:
                 await queries.update_feed(session, feed.id, _changes(intent), add_error=True)
         except StorageError as exc:
-            log.warning("feed %s: its failure could not be recorded either: %s", feed.url, exc)
+            log.warning(
+                "feed %s: its failure could not be recorded either: %s",
+                feed.url,
+                exc,
+                extra=_about(feed),
+            )
 
     async def _note_bug(self, feed: FeedRow, exc: Exception, *, now: datetime) -> None:
         """After a bug: check the feed again after one interval; its error count is kept."""
@@ -635,7 +695,9 @@ class Ingestor:
             async with self._write_lock, transaction(self._sessions) as session:
                 await queries.update_feed(session, feed.id, changes)
         except StorageError as error:
-            log.warning("feed %s: could not record the bug either: %s", feed.url, error)
+            log.warning(
+                "feed %s: could not record the bug either: %s", feed.url, error, extra=_about(feed)
+            )
 
     # ----------------------------------------------------------------- routing
 

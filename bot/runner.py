@@ -1,14 +1,14 @@
 """The long-running process: the bot with ingestion when a token is set; otherwise
-ingestion alone, printing each new article's card to the terminal. Ctrl-C stops both."""
+ingestion alone, printing to the terminal each new article's card, a new feed's newest
+cards, and when the next check is (the lines: ``bot.terminal``). Ctrl-C or SIGTERM stops
+both."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,57 +19,70 @@ from bot.context import AppContext, open_context
 from bot.ingest import PassReport
 from bot.render import card_from_article, render_card_text
 from bot.settings import Settings
+from bot.terminal import (
+    Stored,
+    local_zone,
+    make_console,
+    new_feed_heading,
+    newest_per_feed,
+    next_check_line,
+    seconds_until_next_pass,
+)
 from db import queries
 from db.models import Article
 
-log = logging.getLogger(__name__)
-out = Console()
-
-# Never sleep less than this between passes, so a broken clock can't spin the loop.
-MIN_SLEEP = 1.0
 NO_TOKEN_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: printing new articles here. To connect Telegram, create a "
     "bot with @BotFather and set TELEGRAM_BOT_TOKEN (and ADMIN_IDS) in the environment or .env."
 )
 
 
-async def print_report(ctx: AppContext, report: PassReport) -> None:
-    backlog = sum(1 for a in report.new_articles if not a.announce)
+def _print_card(out: Console, article: Article, source: str, now: datetime) -> None:
+    card = card_from_article(article, source=source)
+    text = render_card_text(card, sentences=2, tz=local_zone(now), now=now)
+    out.print(escape(text) + "\n", highlight=False)
+
+
+async def print_report(ctx: AppContext, report: PassReport, out: Console) -> None:
+    """The new articles' cards; for a feed seen for the first time (its backlog is stored,
+    not announced), its newest cards: what its subscribers would have got."""
     now = datetime.now(UTC)
     async with ctx.sessions() as session:
+        backlog: list[Stored] = []
+        loaded: dict[int, Article] = {}
         for new in report.new_articles:
-            if not new.announce:
-                continue
             article = await session.get(Article, new.id)
             if article is None:
                 continue
-            card = card_from_article(article, source=new.source)
-            text = render_card_text(card, sentences=2, tz=ZoneInfo("UTC"), now=now)
-            out.print(escape(text) + "\n", highlight=False, soft_wrap=True)
-    if backlog:
-        out.print(
-            f"[dim]{backlog} earlier articles stored from newly added feeds (not announced)[/]"
-        )
-    if report.failed:
-        out.print(f"[yellow]{report.failed} feeds failed this pass (sciforum feeds list)[/]")
+            if new.announce:
+                _print_card(out, article, new.source, now)
+                continue
+            loaded[new.id] = article
+            backlog.append(
+                Stored(new.id, new.feed_id, new.source, article.published, article.first_seen)
+            )
+    for source, stored, newest in newest_per_feed(backlog):
+        out.print(new_feed_heading(source, stored, len(newest)), style="bold", highlight=False)
+        for item in newest:
+            _print_card(out, loaded[item.id], source, now)
 
 
-async def sleep_until_due(ctx: AppContext) -> None:
+async def seconds_to_sleep(ctx: AppContext, now: datetime) -> float:
     async with ctx.sessions() as session:
         due = await queries.next_due_time(session)
-    now = datetime.now(UTC)
-    interval = ctx.settings.poll_interval
-    wait = interval if due is None else (due - now).total_seconds()
-    await asyncio.sleep(min(max(wait, MIN_SLEEP), interval))
+    return seconds_until_next_pass(due, now=now, interval=ctx.settings.poll_interval)
 
 
-async def run_terminal(ctx: AppContext) -> None:
+async def run_terminal(ctx: AppContext, out: Console) -> None:
     out.print(NO_TOKEN_HINT, highlight=False)
     out.print(f"polling feeds every {ctx.settings.poll_interval:g}s; Ctrl-C stops", highlight=False)
     while True:
         report = await ctx.ingestor.run_pass(now=datetime.now(UTC))
-        await print_report(ctx, report)
-        await sleep_until_due(ctx)
+        await print_report(ctx, report, out)
+        now = datetime.now(UTC)
+        wait = await seconds_to_sleep(ctx, now)
+        out.print(next_check_line(now, wait, local_zone(now)), style="dim", highlight=False)
+        await asyncio.sleep(wait)
 
 
 async def run_forever(settings: Settings) -> None:
@@ -79,6 +92,7 @@ async def run_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):  # not on Windows
         loop.add_signal_handler(signal.SIGTERM, main.cancel)
+    out = make_console()
     async with open_context(settings) as ctx:
         seeded = await seed_feeds(ctx)
         if seeded:
@@ -86,4 +100,4 @@ async def run_forever(settings: Settings) -> None:
         if settings.token:
             await run_bot(ctx, announce=lambda line: out.print(line, highlight=False))
         else:
-            await run_terminal(ctx)
+            await run_terminal(ctx, out)

@@ -7,7 +7,6 @@ come from their (heavier) modules when asked for.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -67,6 +66,8 @@ class Settings(BaseSettings):
     # Chats' own feeds (/sub, OPML import): allowed at all, and how many one chat may follow.
     own_feeds_enabled: bool = True
     own_feeds_per_chat: int = Field(default=100, ge=1, le=10000)
+    # json: one JSON object per line (time, level, logger, message, feed/chat ids): bot/logs.py
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("feeds")
     @classmethod
@@ -142,11 +148,3 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         raise SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
-    # httpx logs every request at INFO; that is noise at our default level.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from db.errors import MissingDatabaseDriver, UnsupportedDatabaseURL, storage_error
+from db.errors import (
+    MissingDatabaseDriver,
+    StorageUnavailable,
+    UnsupportedDatabaseURL,
+    storage_error,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -36,6 +41,12 @@ def _backend(url: str) -> tuple[str, sa.URL]:
     if backend not in _ASYNC_DRIVERS:
         raise UnsupportedDatabaseURL(
             f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://..."
+        )
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # Each connection would get an empty database of its own: the schema made by the
+        # migrations would be gone by the first query.
+        raise UnsupportedDatabaseURL(
+            f"{url!r} is an in-memory SQLite database, which keeps nothing: use sqlite:///PATH"
         )
     return backend, parsed
 
@@ -69,9 +80,9 @@ def require_driver(url: str) -> None:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL; None for PostgreSQL and in-memory SQLite."""
+    """The file of a SQLite URL; None for PostgreSQL."""
     backend, parsed = _backend(url)
-    if backend != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if backend != "sqlite" or not parsed.database:
         return None
     return Path(parsed.database).expanduser()
 
@@ -80,7 +91,13 @@ def ensure_sqlite_dir(url: str) -> None:
     """Create the directory of a SQLite file, so the default ``./data/`` just works."""
     path = sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # A file in the way, no permission, a read-only disk: one line, as for the driver.
+            raise StorageUnavailable(
+                f"cannot create the database's directory {path.parent}: {exc.strerror or exc}"
+            ) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
