@@ -59,6 +59,10 @@ class Feed(SQLModel, table=True):
     disabled_reason: str | None = Field(default=None, sa_type=sa.String(1000))
     # Topic slugs an admin gave the feed: a prior for the tagger, never a label on their own.
     topics: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    # The ingest worker polling the feed now, and until when its claim holds (db.leases):
+    # past it, a worker that died is presumed gone and the feed is claimed by another.
+    lease_owner: str | None = Field(default=None, sa_type=sa.String(100))
+    lease_until: datetime | None = Field(default=None, sa_column=_utc_column())
 
 
 class Article(SQLModel, table=True):

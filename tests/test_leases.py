@@ -1,0 +1,150 @@
+"""Feed leases: the pure rule, and claims on both engines (SKIP LOCKED on PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from db import leases, queries
+from db.engine import transaction
+from db.leases import LeaseState, is_claimable, lease_state
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+SOON, PAST = NOW + timedelta(seconds=1), NOW - timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("owner", "until", "state"),
+    [
+        (None, None, LeaseState.FREE),
+        ("me", None, LeaseState.FREE),  # half a lease is none
+        (None, SOON, LeaseState.FREE),
+        ("me", SOON, LeaseState.MINE),
+        ("other", SOON, LeaseState.HELD),
+        ("other", NOW, LeaseState.EXPIRED),  # a lease ends at its time exactly
+        ("other", PAST, LeaseState.EXPIRED),
+        ("me", PAST, LeaseState.EXPIRED),  # my own lost lease may have been taken over
+    ],
+)
+def test_a_lease_is_free_mine_held_or_expired(
+    owner: str | None, until: datetime | None, state: LeaseState
+) -> None:
+    assert lease_state(owner, until, me="me", now=NOW) == state
+
+
+@pytest.mark.parametrize(
+    ("state", "claimable"),
+    [
+        (LeaseState.FREE, True),
+        (LeaseState.EXPIRED, True),
+        (LeaseState.MINE, False),  # already being polled by this worker
+        (LeaseState.HELD, False),
+    ],
+)
+def test_only_a_free_or_expired_lease_is_claimed(state: LeaseState, claimable: bool) -> None:
+    assert is_claimable(state) is claimable
+
+
+def test_owner_names_differ_per_call_and_fit_their_column() -> None:
+    first, second = leases.new_owner(), leases.new_owner()
+    assert first != second
+    assert len(first) <= leases.OWNER_WIDTH
+
+
+async def _feeds(sessions: Any, count: int, *, due: datetime = NOW) -> list[int]:
+    async with transaction(sessions) as session:
+        added = [
+            await queries.add_feed(session, f"https://feeds.example/{i}", now=due)
+            for i in range(count)
+        ]
+    return [f.id for f in added if f.id is not None]
+
+
+async def _claim(sessions: Any, owner: str, *, now: datetime = NOW, limit: int | None = None):
+    async with transaction(sessions) as session:
+        rows = await leases.claim_feeds(session, owner=owner, now=now, lease=LEASE, limit=limit)
+    return [row.id for row in rows]
+
+
+async def test_a_claim_takes_a_bounded_batch_and_another_worker_gets_the_rest(
+    sessions: Any,
+) -> None:
+    ids = await _feeds(sessions, 5)
+
+    first = await _claim(sessions, "a", limit=3)
+    second = await _claim(sessions, "b", limit=3)
+    third = await _claim(sessions, "c", limit=3)
+
+    assert first == ids[:3]
+    assert second == ids[3:]
+    assert third == []
+
+
+async def test_a_feed_not_due_is_not_claimed(sessions: Any) -> None:
+    await _feeds(sessions, 2, due=NOW + timedelta(minutes=5))
+    assert await _claim(sessions, "a") == []
+
+
+async def test_an_expired_lease_is_taken_over_and_its_old_owner_cannot_renew_it(
+    sessions: Any,
+) -> None:
+    ids = await _feeds(sessions, 2)
+    assert await _claim(sessions, "dead") == ids
+
+    assert await _claim(sessions, "b", now=NOW + LEASE - timedelta(seconds=1)) == []
+    later = NOW + LEASE
+    assert await _claim(sessions, "b", now=later) == ids
+    async with transaction(sessions) as session:
+        renewed = await leases.renew_leases(session, ids, owner="dead", until=later + LEASE)
+        released = await leases.release_leases(session, ids, owner="dead")
+    assert (renewed, released) == (0, 0)
+    assert await _claim(sessions, "c", now=later + timedelta(seconds=1)) == []
+
+
+async def test_a_released_feed_is_claimed_again_when_it_is_due(sessions: Any) -> None:
+    ids = await _feeds(sessions, 1)
+    await _claim(sessions, "a")
+    async with transaction(sessions) as session:
+        await queries.update_feed(session, ids[0], {"next_check": NOW + LEASE * 2})
+        assert await leases.release_leases(session, ids, owner="a") == 1
+
+    assert await _claim(sessions, "b", now=NOW + LEASE) == []
+    assert await _claim(sessions, "b", now=NOW + LEASE * 2) == ids
+
+
+async def test_the_next_claim_time_is_the_next_check_or_the_end_of_a_held_lease(
+    sessions: Any,
+) -> None:
+    async with transaction(sessions) as session:
+        assert await leases.next_claim_time(session, now=NOW) is None
+    await _feeds(sessions, 1, due=NOW)
+    async with transaction(sessions) as session:
+        assert await leases.next_claim_time(session, now=NOW) == NOW
+    await _claim(sessions, "a")
+    async with transaction(sessions) as session:
+        assert await leases.next_claim_time(session, now=NOW) == NOW + LEASE
+
+
+async def test_workers_claiming_at_once_on_postgresql_never_share_a_feed(
+    database_url: str,
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("one process on SQLite: nothing claims concurrently")
+    from db.engine import create_engine, session_factory
+
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        ids = await _feeds(sessions, 60)
+        claims = await asyncio.gather(
+            *(_claim(sessions, f"w{n}", limit=7) for n in range(12)),
+        )
+    finally:
+        await engine.dispose()
+    taken = [feed for claim in claims for feed in claim]
+    assert sorted(taken) == sorted(ids)
+    assert len(set(taken)) == len(taken)
