@@ -91,18 +91,10 @@ async def one_process_pass(url: str, feed_urls: list[str]) -> float:
 
 def store_feeds(url: str, feed_urls: list[str], *, due: datetime) -> None:
     engine = create_sync_engine(url)
-    naive = due.astimezone(UTC).replace(tzinfo=None)
     with engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM feeds"))
-        connection.execute(
-            sa.text(
-                "INSERT INTO feeds (url, etag, created_at, last_success, next_check, "
-                "consecutive_errors, total_errors, enabled) "
-                "VALUES (:u, :e, :n, :n, :due, 0, 0, true)"
-            ),
-            [{"u": u, "e": ETAG, "n": naive, "due": naive} for u in feed_urls],
-        )
     engine.dispose()
+    workers.add_feeds(url, feed_urls, due=due, etag=ETAG)
 
 
 def checked(url: str, *, since: datetime) -> int:

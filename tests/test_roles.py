@@ -238,16 +238,7 @@ def test_three_ingest_workers_and_a_bot_poll_each_feed_once_per_interval_and_los
         paths = [f"/feed/{n}.xml" for n in range(FEEDS)]
         for n, path in enumerate(paths):
             server.add(path, workers.rss(n, 2), etag='"v2"')
-        now = datetime.now(UTC).replace(tzinfo=None)
-        with engine.begin() as connection:
-            for path in paths:
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO feeds (url, created_at, next_check, consecutive_errors, "
-                        "total_errors, enabled) VALUES (:u, :n, :n, 0, 0, true)"
-                    ),
-                    {"u": server.url(path), "n": now},
-                )
+        workers.add_feeds(pg_url, [server.url(path) for path in paths], due=datetime.now(UTC))
         _add_chat(pg_url)
         env = _env(pg_url, fake, tmp_path, POLL_INTERVAL=str(INTERVAL), INGEST_LEASE=str(LEASE))
         ingest = [
@@ -268,24 +259,31 @@ def test_three_ingest_workers_and_a_bot_poll_each_feed_once_per_interval_and_los
             server.add(path, workers.rss(n, 4), etag='"v4"')
         _until(lambda: len(fake.messages(CHAT)) >= FEEDS * 2, 90, "the new stories delivered")
 
-        # One more story each; three feeds answer slowly once, so a worker holds them.
+        # One more story each; three feeds answer their next poll slowly, so the worker
+        # polling one of them holds it (and whatever else it claimed) for a while.
         slow = paths[:3]
+        changed_at = time.time()
         for n, path in enumerate(paths):
             server.add(path, workers.rss(n, 5), etag='"v5"')
             if path in slow:
                 server.add(path, workers.rss(n, 5), etag='"v5"', delay=8.0, times=1)
-        slow_urls = [server.url(path) for path in slow]
-        held: list[Any] = []
+        owners: list[str] = []
 
-        def a_slow_feed_is_held() -> bool:
-            held[:] = query(
-                "SELECT lease_owner FROM feeds WHERE url = ANY(:urls) AND lease_owner IS NOT NULL",
-                urls=slow_urls,
-            )
-            return bool(held) and all(server.hits(path) >= 4 for path in slow[:1])
+        def a_slow_feed_is_being_polled() -> bool:
+            for path in slow:
+                if any(t > changed_at for t in server.arrivals(path)):
+                    owners[:] = [
+                        owner
+                        for (owner,) in query(
+                            "SELECT lease_owner FROM feeds WHERE url = :u", u=server.url(path)
+                        )
+                        if owner
+                    ]
+                    return bool(owners)
+            return False
 
-        _until(a_slow_feed_is_held, 60, "a worker polling a slow feed")
-        owner = held[0][0]
+        _until(a_slow_feed_is_being_polled, 60, "a worker polling a slow feed")
+        owner = owners[0]
         (victim,) = [p for p in ingest if f":{p.pid}:" in owner]
         workers.kill(victim)
         killed_at = time.time()

@@ -15,6 +15,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import sqlalchemy as sa
+
+from db.engine import create_sync_engine
+
 # Story words: a few hundred, so two stories share few word triples (no near-duplicates).
 _WORDS = [
     f"{stem}{suffix}"
@@ -53,6 +57,25 @@ def rss(feed: int, stories: int) -> str:
         f"<title>Feed {feed}</title><link>https://news.example.org/</link>"
         f"<description>generated</description>{''.join(items)}</channel></rss>"
     )
+
+
+def add_feeds(
+    database_url: str, feed_urls: list[str], *, due: datetime, etag: str | None = None
+) -> None:
+    """Store the feeds due at ``due``; with ``etag``, as polled before (a 304 is expected)."""
+    engine = create_sync_engine(database_url)
+    naive = due.astimezone(UTC).replace(tzinfo=None)
+    polled = naive if etag else None
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO feeds (url, etag, created_at, last_success, next_check, "
+                "consecutive_errors, total_errors, enabled) "
+                "VALUES (:u, :e, :n, :polled, :n, 0, 0, true)"
+            ),
+            [{"u": url, "e": etag, "n": naive, "polled": polled} for url in feed_urls],
+        )
+    engine.dispose()
 
 
 def start(role: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
