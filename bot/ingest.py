@@ -196,7 +196,8 @@ class Ingestor:
         self._job_timeout = job_timeout
         self._routing = route
         self._lease = timedelta(seconds=lease)
-        self.owner = owner or leases.new_owner()
+        self.owner = owner or leases.process_owner()
+        self._neighbours_checked = False
         self._write_lock = asyncio.Lock()
         self._pages = asyncio.Semaphore(PAGE_CONCURRENCY)
         self._dedup = DedupIndex()
@@ -223,6 +224,8 @@ class Ingestor:
         report = PassReport()
         try:
             async with self._write_lock, transaction(self._sessions) as session:
+                if not self._neighbours_checked:
+                    await self._end_dead_neighbours(session, now=now)
                 feeds = await leases.claim_feeds(
                     session,
                     owner=self.owner,
@@ -275,6 +278,15 @@ class Ingestor:
         finally:
             await self._save_states(report)
         await self.route(now=now, report=report)
+
+    async def _end_dead_neighbours(self, session: AsyncSession, *, now: datetime) -> None:
+        """Once per process: what a crashed predecessor on this host held is free now."""
+        ended = await leases.end_dead_neighbours(
+            session, me=self.owner, now=now, alive=leases.pid_alive
+        )
+        self._neighbours_checked = True
+        if ended:
+            log.info("%d feed leases of a process that died here ended", ended)
 
     async def _renew(self, feeds: list[FeedRow], *, now: datetime) -> None:
         """Keep the pass's leases alive while it runs (``now`` is the pass's clock, which a

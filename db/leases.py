@@ -20,9 +20,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel, col, select
@@ -69,10 +70,34 @@ def claimable_clause(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def new_owner() -> str:
-    """This process's name in ``lease_owner``: host and pid (to find it in ``ps``), and a
-    random part (a pid is reused after a restart, a lease must not be)."""
+    """A fresh name for ``lease_owner``: host and pid (to find it in ``ps``), and a random
+    part (a pid is reused after a restart, a lease must not be)."""
     name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    return name[-OWNER_WIDTH:]
+    return name[:OWNER_WIDTH]
+
+
+def process_owner() -> str:
+    """This process's name in ``lease_owner``, the same for every ingestor in it (so two
+    never take each other's feeds for a dead predecessor's)."""
+    return _owner_of(os.getpid())
+
+
+@cache
+def _owner_of(_pid: int) -> str:
+    return new_owner()
+
+
+def is_dead_neighbour(owner: str, *, me: str, alive: Callable[[int], bool]) -> bool:
+    """Whether ``owner`` was a process on this worker's host that is gone: its pid is not
+    ``alive``, or is this process's own under another name (a restarted container keeps its
+    host name and often its pid). Another host's owners, and names not made by
+    ``new_owner``, are never judged: their leases expire."""
+    host, _, rest = owner.partition(":")
+    pid, _, _random = rest.partition(":")
+    my_host, _, my_rest = me.partition(":")
+    if host != my_host or not pid.isdigit() or owner == me:
+        return False
+    return pid == my_rest.partition(":")[0] or not alive(int(pid))
 
 
 async def claim_feeds(
@@ -112,6 +137,37 @@ async def renew_leases(
 async def release_leases(session: AsyncSession, feed_ids: Sequence[int], *, owner: str) -> int:
     """End ``owner``'s leases on these feeds (their next check is written by then)."""
     return await _set_lease(session, feed_ids, owner=None, until=None, only_owner=owner)
+
+
+async def end_dead_neighbours(
+    session: AsyncSession, *, me: str, now: datetime, alive: Callable[[int], bool]
+) -> int:
+    """End the live leases of this host's dead processes (``is_dead_neighbour``), so a
+    worker restarted after a crash (``kill -9``, the OOM killer) polls their feeds at once
+    instead of after the leases expire; returns how many leases ended."""
+    held = select(Feed.lease_owner).where(col(Feed.lease_until) > now).distinct()
+    owners = [o for o in (await session.exec(held)).all() if o is not None]
+    dead = [o for o in owners if is_dead_neighbour(o, me=me, alive=alive)]
+    if not dead:
+        return 0
+    feeds = SQLModel.metadata.tables["feeds"]
+    result = await session.exec(
+        feeds.update()
+        .where(feeds.c.lease_owner.in_(dead))
+        .values(lease_owner=None, lease_until=None)
+    )
+    return int(result.rowcount)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (signal 0 checks, sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 async def next_claim_time(session: AsyncSession, *, now: datetime) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,6 +54,47 @@ def test_owner_names_differ_per_call_and_fit_their_column() -> None:
     first, second = leases.new_owner(), leases.new_owner()
     assert first != second
     assert len(first) <= leases.OWNER_WIDTH
+
+
+def test_every_ingestor_of_a_process_shares_its_name() -> None:
+    assert leases.process_owner() == leases.process_owner()
+    assert f":{os.getpid()}:" in leases.process_owner()
+
+
+ME = "host-a:100:aaaa"
+
+
+@pytest.mark.parametrize(
+    ("owner", "alive_pids", "dead"),
+    [
+        ("host-a:200:bbbb", {200}, False),  # a live neighbour
+        ("host-a:200:bbbb", set(), True),  # a neighbour that died
+        ("host-a:100:cccc", {100}, True),  # my own pid under another name: my predecessor
+        (ME, {100}, False),  # me
+        ("host-b:200:bbbb", set(), False),  # another host's: left to expire
+        ("host-a", set(), False),  # not a name new_owner makes
+        ("host-a:x:bbbb", set(), False),
+    ],
+)
+def test_only_a_dead_process_of_this_host_is_judged_dead(
+    owner: str, alive_pids: set[int], dead: bool
+) -> None:
+    assert leases.is_dead_neighbour(owner, me=ME, alive=alive_pids.__contains__) is dead
+
+
+async def test_a_restarted_worker_frees_what_its_dead_predecessor_held_at_once(
+    sessions: Any,
+) -> None:
+    ids = await _feeds(sessions, 3)
+    await _claim(sessions, "host-a:100:cccc", limit=1)  # the predecessor, killed
+    await _claim(sessions, "host-a:200:bbbb", limit=1)  # a live neighbour
+    await _claim(sessions, "host-b:300:dddd", limit=1)  # another host's
+    async with transaction(sessions) as session:
+        ended = await leases.end_dead_neighbours(
+            session, me=ME, now=NOW, alive={200, 300}.__contains__
+        )
+    assert ended == 1
+    assert await _claim(sessions, ME) == ids[:1]
 
 
 async def _feeds(sessions: Any, count: int, *, due: datetime = NOW) -> list[int]:
