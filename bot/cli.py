@@ -378,7 +378,6 @@ def run(
         typer.Option(
             help="all: the bot and ingestion; bot: the bot without polling feeds; ingest: "
             "poll feeds only (several workers on one PostgreSQL).",
-            case_sensitive=False,
         ),
     ] = "all",
 ) -> None:

@@ -190,3 +190,33 @@ async def test_workers_claiming_at_once_on_postgresql_never_share_a_feed(
     taken = [feed for claim in claims for feed in claim]
     assert sorted(taken) == sorted(ids)
     assert len(set(taken)) == len(taken)
+
+
+async def test_a_pass_polls_only_what_it_claimed_and_leaves_no_lease_behind(
+    sessions: Any,
+) -> None:
+    from bot.ingest import Ingestor
+    from summaries.fetch import Fetcher, FetchLimits
+    from tests import workers
+    from tests.feedserver import FeedServer
+
+    with FeedServer() as server:
+        paths = [f"/feed/{n}.xml" for n in range(4)]
+        for n, path in enumerate(paths):
+            server.add(path, workers.rss(n, 1))
+        async with transaction(sessions) as session:
+            ids = [
+                (await queries.add_feed(session, server.url(path), now=NOW)).id for path in paths
+            ]
+        await _claim(sessions, "elsewhere:1:x", limit=1)  # another worker has the first
+        async with Fetcher(FetchLimits(allow_private_addresses=True)) as fetcher:
+            ingestor = Ingestor(sessions, fetcher, interval=60, max_errors=3, owner="me:2:y")
+            first = await ingestor.run_pass(now=NOW, batch=2)
+            second = await ingestor.run_pass(now=NOW, batch=2)
+        hits = [server.hits(path) for path in paths]
+
+    assert (first.claimed, second.claimed) == (2, 1)
+    assert hits == [0, 1, 1, 1]
+    async with transaction(sessions) as session:
+        assert await leases.release_leases(session, ids, owner="me:2:y") == 0
+        assert await leases.release_leases(session, ids, owner="elsewhere:1:x") == 1
