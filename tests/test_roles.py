@@ -157,6 +157,30 @@ async def test_a_second_sender_waits_for_the_lock_and_gets_it_when_the_first_let
         await engine.dispose()
 
 
+async def test_a_sender_whose_lock_connection_dies_is_told_to_stop(pg_url: str) -> None:
+    from db.errors import SenderLostError
+
+    engine = create_engine(pg_url)
+    lock = SenderLock(engine, sender_lock_key(TOKEN))
+    try:
+        await lock.acquire(on_wait=lambda: None)
+        admin = create_sync_engine(pg_url)
+        with admin.begin() as connection:
+            ended = connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted"
+                )
+            ).all()
+        admin.dispose()
+        assert ended == [(True,)]
+        with pytest.raises(SenderLostError):
+            await asyncio.wait_for(lock.watch(every=0.05), 5)
+    finally:
+        await lock.release()
+        await engine.dispose()
+
+
 # --- several processes on one PostgreSQL ----------------------------------------------------
 
 
