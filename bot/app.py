@@ -58,6 +58,9 @@ OUTAGE_KEY = "outage"  # the Bot API OutageLog: getUpdates and polling errors re
 # On stop, seconds the outbox and broadcast followers get to record the sends in flight
 # before they are cancelled (docker-compose.yml's stop_grace_period allows for it).
 STOP_SENDS_TIMEOUT = 15.0
+# Seconds between routing runs of a bot whose ingestion runs elsewhere (``--role bot``):
+# the longest a stored article waits for its matches (at most the poll interval).
+ROUTE_EVERY = 5.0
 
 
 def runtime(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
@@ -85,9 +88,11 @@ def build_application(
     digest_every: float = 60.0,
     on_report: Callable[[PassReport], None] | None = None,
     throttle: ThrottleLimits | None = None,
+    ingest: bool = True,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot, ready to initialize. Tests pass a clock, short job intervals and their own
-    per-user limits."""
+    per-user limits. ``ingest=False`` (``--role bot``): ingest workers poll the feeds, and
+    the bot routes what they stored from the database instead."""
     settings = ctx.settings
     token = settings.token
     if token is None:
@@ -163,9 +168,13 @@ def build_application(
     # A pass longer than the interval is not an error: ingest_job skips while one runs,
     # so APScheduler may start a second instance (which returns at once) without warning.
     overlap = {"max_instances": 2, "coalesce": True}
-    app.job_queue.run_repeating(
-        ingest_job, interval=every, first=0.1, name="ingest", job_kwargs=overlap
-    )
+    if ingest:
+        app.job_queue.run_repeating(
+            ingest_job, interval=every, first=0.1, name="ingest", job_kwargs=overlap
+        )
+    else:
+        route_every = ingest_every or min(settings.poll_interval, ROUTE_EVERY)
+        app.job_queue.run_repeating(route_job, interval=route_every, first=0.1, name="route")
     # One digest run at a time: two could both find the same chat due.
     app.job_queue.run_repeating(digest_job, interval=digest_every, first=1.0, name="digests")
     return app
@@ -249,6 +258,12 @@ async def ingest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             run.on_report(report)
 
 
+async def route_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Route what ingest workers stored and nobody routed yet; the ingestor's ``route``
+    records failures, leaves the articles queued and wakes the outbox."""
+    await context.bot_data["ingestor"].route(now=services(context).clock())
+
+
 async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     if await send_due_digests(svc.sessions, now=svc.clock()):
@@ -274,10 +289,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
 
 
-async def run_bot(ctx: AppContext, *, announce: Callable[[str], None]) -> None:
-    """Run the bot until cancelled (Ctrl-C): long polling, or a webhook with WEBHOOK_URL."""
+async def run_bot(ctx: AppContext, *, announce: Callable[[str], None], ingest: bool = True) -> None:
+    """Run the bot until cancelled (Ctrl-C): long polling, or a webhook with WEBHOOK_URL;
+    ``ingest=False`` leaves the feeds to ingest workers (``--role bot``)."""
     settings = ctx.settings
-    app = build_application(ctx)
+    app = build_application(ctx, ingest=ingest)
     api = settings.telegram_api_url
     try:
         await app.initialize()  # getMe: checks the token and that the API answers

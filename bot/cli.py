@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from bot.context import AppContext
     from bot.ingest import PassReport
+    from bot.roles import Role
     from bot.settings import Settings
 
 T = TypeVar("T")
@@ -372,14 +373,26 @@ def ingest(
 
 
 @app.command()
-def run() -> None:
+def run(
+    role: Annotated[
+        str,
+        typer.Option(
+            help="all: the bot and ingestion; bot: the bot without polling feeds; ingest: "
+            "poll feeds only (several workers on one PostgreSQL).",
+        ),
+    ] = "all",
+) -> None:
     """Poll and ingest feeds on schedule until stopped (Ctrl-C), printing each new article."""
     import asyncio
 
+    from bot.roles import ROLES
     from bot.runner import run_forever
 
+    role = role.lower()
+    if role not in ROLES:
+        raise _fail(f"unknown role {role!r}: choose one of {', '.join(ROLES)}", 2)
     try:
-        _run(run_forever)
+        _run(lambda settings: run_forever(settings, cast("Role", role)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         # On standard output with what the run printed: standard error holds log lines only
         # (LOG_FORMAT=json keeps it parseable).

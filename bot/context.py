@@ -49,10 +49,11 @@ async def open_database(
 
 @asynccontextmanager
 async def open_context(
-    settings: Settings, *, migrate: bool = True, processes: bool = True
+    settings: Settings, *, migrate: bool = True, processes: bool = True, routing: bool = True
 ) -> AsyncIterator[AppContext]:
     """Upgrade the schema, open the engine, the HTTP client and the worker pool; close them
-    on exit. ``processes=False`` runs CPU work in threads (quick tests)."""
+    on exit. ``processes=False`` runs CPU work in threads (quick tests); ``routing=False``
+    leaves what ingestion stores for another process to route (``--role ingest``)."""
     from bot.ingest import Ingestor  # noqa: PLC0415
     from bot.workers import WorkerPool  # noqa: PLC0415
     from summaries.fetch import Fetcher  # noqa: PLC0415
@@ -72,6 +73,8 @@ async def open_context(
                 max_errors=settings.max_feed_errors,
                 executor=pool,
                 feed_deadline=settings.feed_deadline,
+                route=routing,
+                lease=settings.ingest_lease,
             )
             yield AppContext(settings, engine, sessions, fetcher, ingestor)
     finally:

@@ -11,6 +11,10 @@ class SettingsError(BotError):
     """A setting has a wrong value; the message names the variable in one line."""
 
 
+class RoleError(BotError):
+    """``sciforum run --role`` cannot run with these settings; the message says why."""
+
+
 class FeedFileError(BotError):
     """A FEEDS / OPML file cannot be opened."""
 

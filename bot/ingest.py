@@ -44,7 +44,7 @@ from bot.errors import JobTimeout, PoolStopped, WorkerCrashed
 from bot.passlines import pass_lines
 from bot.routing import route_pending
 from bot.workers import WorkerPool
-from db import articles, queries
+from db import articles, leases, queries
 from db.articles import ArticleDraft
 from db.engine import reading, transaction
 from db.errors import StorageConflict, StorageError, StorageRefused, StorageUnavailable
@@ -86,6 +86,9 @@ FEED_DEADLINE = 180.0
 JOB_TIMEOUT = 30.0
 # Feed states without entries (304s, failures) written per transaction.
 STATE_BATCH = 200
+# Seconds a claim on a feed holds (db.leases), renewed while its pass runs: a worker killed
+# mid-pass leaves its feeds to other workers after at most this long (INGEST_LEASE).
+INGEST_LEASE = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ class PassReport:
     interrupted: int = 0  # feeds cut short by a stop (not charged)
     bugs: int = 0  # unexpected exceptions (logged with their traceback, not charged)
     routed: int = 0  # new (chat, article) matches made while the pass ran
+    claimed: int = 0  # feeds leased for the pass (checked: those whose poll began)
     new_articles: list[NewArticle] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (feed url, message)
     failure_kinds: Counter[str] = field(default_factory=Counter)  # failed feeds by ErrorKind
@@ -184,6 +188,8 @@ class Ingestor:
         feed_deadline: float = FEED_DEADLINE,
         job_timeout: float = JOB_TIMEOUT,
         route: bool = True,
+        lease: float = INGEST_LEASE,
+        owner: str | None = None,
     ) -> None:
         """``executor`` runs the CPU work: a WorkerPool (production: processes), or an
         executor the caller owns; without one it runs in threads. ``route=False`` leaves
@@ -198,6 +204,9 @@ class Ingestor:
         self._deadline = feed_deadline
         self._job_timeout = job_timeout
         self._routing = route
+        self._lease = timedelta(seconds=lease)
+        self.owner = owner or leases.process_owner()
+        self._neighbours_checked = False
         self._write_lock = asyncio.Lock()
         self._pages = asyncio.Semaphore(PAGE_CONCURRENCY)
         self._dedup = DedupIndex()
@@ -217,18 +226,62 @@ class Ingestor:
         include_all: bool = False,
         on_feed_done: Callable[[FeedRow], None] | None = None,
         on_start: Callable[[int], None] | None = None,
+        batch: int | None = None,
     ) -> PassReport:
+        """Poll the due feeds (every enabled one with ``include_all``) that no other worker
+        holds, at most ``batch`` of them (None: all), leased to this worker for the pass."""
         report = PassReport()
         started = asyncio.get_running_loop().time()
         try:
-            async with reading(self._sessions) as session:
-                feeds = await queries.due_feeds(session, now=now, include_all=include_all)
-            await self._load_dedup(now)
+            async with self._write_lock, transaction(self._sessions) as session:
+                if not self._neighbours_checked:
+                    await self._end_dead_neighbours(session, now=now)
+                feeds = await leases.claim_feeds(
+                    session,
+                    owner=self.owner,
+                    now=now,
+                    lease=self._lease,
+                    limit=batch,
+                    include_all=include_all,
+                )
+            report.claimed = len(feeds)
         except StorageError as exc:
             report.storage_errors += 1
             report.errors.append(("(database)", str(exc)))
             log.warning("ingest pass skipped, the database failed: %s", exc)
             return report
+        renewing = asyncio.create_task(self._renew(feeds, now=now), name="lease renewal")
+        try:
+            await self._claimed_pass(feeds, now, report, on_feed_done, on_start)
+        finally:
+            renewing.cancel()
+            await self._release(feeds)
+        for level, line in pass_lines(
+            checked=report.checked,
+            failure_kinds=report.failure_kinds,
+            new_articles=len(report.new_articles),
+            not_modified=report.not_modified,
+            page_failures=report.page_failures,
+            seconds=asyncio.get_running_loop().time() - started,
+        ):
+            log.log(level, line)
+        return report
+
+    async def _claimed_pass(
+        self,
+        feeds: list[FeedRow],
+        now: datetime,
+        report: PassReport,
+        on_feed_done: Callable[[FeedRow], None] | None,
+        on_start: Callable[[int], None] | None,
+    ) -> None:
+        try:
+            await self._load_dedup(now)
+        except StorageError as exc:
+            report.storage_errors += 1
+            report.errors.append(("(database)", str(exc)))
+            log.warning("ingest pass skipped, the database failed: %s", exc)
+            return
         # What an earlier pass (or process) stored and did not route: a crash, a stop.
         await self.route(now=now, report=report)
         if on_start is not None:
@@ -244,16 +297,44 @@ class Ingestor:
         finally:
             await self._save_states(report)
         await self.route(now=now, report=report)
-        for level, line in pass_lines(
-            checked=report.checked,
-            failure_kinds=report.failure_kinds,
-            new_articles=len(report.new_articles),
-            not_modified=report.not_modified,
-            page_failures=report.page_failures,
-            seconds=asyncio.get_running_loop().time() - started,
-        ):
-            log.log(level, line)
-        return report
+
+    async def _end_dead_neighbours(self, session: AsyncSession, *, now: datetime) -> None:
+        """Once per process: what a crashed predecessor on this host held is free now."""
+        ended = await leases.end_dead_neighbours(
+            session, me=self.owner, now=now, alive=leases.pid_alive
+        )
+        self._neighbours_checked = True
+        if ended:
+            log.info("%d feed leases of a process that died here ended", ended)
+
+    async def _renew(self, feeds: list[FeedRow], *, now: datetime) -> None:
+        """Keep the pass's leases alive while it runs (``now`` is the pass's clock, which a
+        test may have set in the past: the leases follow it, not the wall clock)."""
+        ids = [feed.id for feed in feeds]
+        if not ids:
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        every = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            until = now + timedelta(seconds=loop.time() - started) + self._lease
+            try:
+                async with self._write_lock, transaction(self._sessions) as session:
+                    await leases.renew_leases(session, ids, owner=self.owner, until=until)
+            except StorageError as exc:
+                log.warning("could not renew the leases of %d feeds: %s", len(ids), exc)
+
+    async def _release(self, feeds: list[FeedRow]) -> None:
+        """After the pass's feed states are written: the feeds are free for whoever is due
+        to poll them next. A lease that cannot be released expires."""
+        if not feeds:
+            return
+        try:
+            async with self._write_lock, transaction(self._sessions) as session:
+                await leases.release_leases(session, [f.id for f in feeds], owner=self.owner)
+        except StorageError as exc:
+            log.warning("%d feed leases not released (they expire): %s", len(feeds), exc)
 
     async def _load_dedup(self, now: datetime) -> None:
         loaded = self._dedup_loaded_at

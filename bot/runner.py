@@ -18,6 +18,7 @@ from bot.catalog import seed_feeds
 from bot.context import AppContext, open_context
 from bot.ingest import PassReport
 from bot.render import card_from_article, render_card_text
+from bot.roles import Role, check_role, run_ingest_worker, send_alone
 from bot.settings import Settings
 from bot.terminal import (
     Stored,
@@ -85,7 +86,8 @@ async def run_terminal(ctx: AppContext, out: Console) -> None:
         await asyncio.sleep(wait)
 
 
-async def run_forever(settings: Settings) -> None:
+async def run_forever(settings: Settings, role: Role = "all") -> None:
+    check_role(role, database_url=settings.database_url, token=settings.token)
     # SIGTERM (docker stop, systemd) stops as cleanly as Ctrl-C: cancel, then unwind.
     main = asyncio.current_task()
     assert main is not None
@@ -93,11 +95,22 @@ async def run_forever(settings: Settings) -> None:
     with contextlib.suppress(NotImplementedError):  # not on Windows
         loop.add_signal_handler(signal.SIGTERM, main.cancel)
     out = make_console()
-    async with open_context(settings) as ctx:
+    async with open_context(settings, routing=role != "ingest") as ctx:
+        if role == "ingest":  # the bot process seeds the feeds, routes and sends
+            out.print(f"ingest worker {ctx.ingestor.owner}; Ctrl-C stops", highlight=False)
+            await run_ingest_worker(ctx)
+            return
         seeded = await seed_feeds(ctx)
         if seeded:
             out.print(seeded, highlight=False)
         if settings.token:
-            await run_bot(ctx, announce=lambda line: out.print(line, highlight=False))
+            await send_alone(
+                ctx,
+                lambda: run_bot(
+                    ctx,
+                    announce=lambda line: out.print(line, highlight=False),
+                    ingest=role == "all",
+                ),
+            )
         else:
             await run_terminal(ctx, out)

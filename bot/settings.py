@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Seconds for one feed as a whole (its fetch, parsing and article pages): a slow feed
     # costs its own pages, never another feed's wait.
     feed_deadline: float = Field(default=180.0, gt=0)
+    # Seconds an ingest worker's claim on a feed holds (renewed while it polls): a worker
+    # that dies leaves its feeds to the others after at most this long.
+    ingest_lease: float = Field(default=60.0, ge=1)
     http_connect_timeout: float = Field(default=10.0, gt=0)
     http_read_timeout: float = Field(default=20.0, gt=0)
     http_total_timeout: float = Field(default=60.0, gt=0)

@@ -51,6 +51,11 @@ class StorageRefused(StorageError):
     """The database refused the data itself (a value too long, out of range, malformed)."""
 
 
+class SenderLostError(StorageUnavailable):
+    """The connection holding the sender lock (db.locks) failed: the lock went with it, and
+    another process may be sending now."""
+
+
 def storage_error(exc: BaseException) -> StorageError | None:
     """The StorageError for a driver error, or None when ``exc`` is not one (a bug)."""
     from sqlalchemy import exc as sa_exc  # noqa: PLC0415

@@ -62,6 +62,10 @@ class Feed(SQLModel, table=True):
     # False for a feed only chats follow (/sub): it is polled for them alone, and its
     # articles reach no other chat by topic.
     catalogue: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # The ingest worker polling the feed now, and until when its claim holds (db.leases):
+    # past it, a worker that died is presumed gone and the feed is claimed by another.
+    lease_owner: str | None = Field(default=None, sa_type=sa.String(100))
+    lease_until: datetime | None = Field(default=None, sa_column=_utc_column())
 
 
 class Article(SQLModel, table=True):

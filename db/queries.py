@@ -144,7 +144,8 @@ class FeedChanges(TypedDict, total=False):
 _WHOLE_VALUES = frozenset({"url", "site_url", "etag", "last_modified"})
 
 
-def _row(feed: Feed) -> FeedRow:
+def feed_row(feed: Feed) -> FeedRow:
+    """The plain record of a loaded feed."""
     assert feed.id is not None  # loaded from the database
     return FeedRow(
         id=feed.id,
@@ -168,7 +169,7 @@ async def due_feeds(
     if not include_all:
         query = query.where(sa.or_(col(Feed.next_check).is_(None), col(Feed.next_check) <= now))
     feeds = (await session.exec(query.order_by(col(Feed.next_check), col(Feed.id)))).all()
-    return [_row(feed) for feed in feeds]
+    return [feed_row(feed) for feed in feeds]
 
 
 async def feed_id_by_url(session: AsyncSession, url: str) -> int | None:

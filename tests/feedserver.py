@@ -12,8 +12,9 @@ from sync tests, async tests and benchmark scripts::
 Besides plain bodies a route can misbehave on purpose: answer late (``delay``), trickle a
 chunked body (``chunked_size`` + ``chunk_delay``), reset the connection (``reset``), stream
 more bytes than anyone should read without a Content-Length (``oversized``), redirect, or
-serve gzip. The server records every request, hits per path, bytes sent per path and the
-highest number of requests in flight at once (overall and per Host header).
+serve gzip. The server records every request (and when it arrived), hits per path, bytes
+sent per path and the highest number of requests in flight at once (overall and per Host
+header).
 
 ``python -m tests.feedserver`` measures its throughput with an httpx client.
 """
@@ -25,6 +26,7 @@ import gzip as gzip_module
 import socket
 import struct
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -146,6 +148,7 @@ class FeedServer:
         self._lock = threading.Lock()
         self._routes: dict[str, _PathRoutes] = {}
         self._requests: list[tuple[str, str, dict[str, str]]] = []
+        self._arrivals: list[tuple[float, str]] = []
         self._hits: Counter[str] = Counter()
         self._bytes_sent: Counter[str] = Counter()
         self._in_flight: Counter[str] = Counter()
@@ -320,6 +323,11 @@ class FeedServer:
         with self._lock:
             return list(self._requests)
 
+    def arrivals(self, path: str) -> list[float]:
+        """Wall-clock times (``time.time()``) at which requests for ``path`` arrived."""
+        with self._lock:
+            return [when for when, seen in self._arrivals if seen == path]
+
     def hits(self, path: str) -> int:
         with self._lock:
             return self._hits[path]
@@ -337,6 +345,7 @@ class FeedServer:
     def reset_stats(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._arrivals.clear()
             self._hits.clear()
             self._bytes_sent.clear()
             self._max_in_flight.clear()
@@ -367,6 +376,7 @@ class FeedServer:
         host = headers.get("host", "")
         with self._lock:
             self._requests.append((method, path, headers))
+            self._arrivals.append((time.time(), path))
             self._hits[path] += 1
             self._in_flight[host] += 1
             self._in_flight_total += 1

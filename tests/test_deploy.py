@@ -92,6 +92,24 @@ def test_postgresql_is_version_16_and_keeps_its_data_on_a_named_volume() -> None
     assert volume in COMPOSE["volumes"]
 
 
+def test_compose_runs_one_bot_and_several_ingest_workers_as_the_cli_understands() -> None:
+    from bot.roles import ROLES
+
+    apps = {
+        name: svc for name, svc in COMPOSE["services"].items() if svc.get("image") == BOT["image"]
+    }
+    commands = {name: svc["command"] for name, svc in apps.items()}
+    assert commands == {
+        "bot": ["sciforum", "run", "--role", "bot"],
+        "ingest": ["sciforum", "run", "--role", "ingest"],
+    }
+    assert {command[-1] for command in commands.values()} <= set(ROLES)
+    assert apps["ingest"]["deploy"]["replicas"] >= 2
+    # The workers get the bot's database and settings.
+    assert _environment(apps["ingest"]) == _environment(BOT)
+    assert apps["ingest"]["env_file"] == BOT["env_file"]
+
+
 def test_the_stop_grace_period_covers_the_apps_clean_stop() -> None:
     # A stop waits for the sends in flight and for the ingest pass in flight, whose slowest
     # fetch is capped by HTTP_TOTAL_TIMEOUT.
