@@ -9,7 +9,8 @@ caps how many feeds a chat follows. In groups only the group's admins change the
 same check as for subscriptions, bot.handlers); anyone may /list and /export.
 
 The pure parts (``render_*``, ``unsub_keyboard``, ``pick_feed``) take plain data; the
-handlers fetch, store and send.
+handlers fetch, store and send. Replies and refusal reasons are in the chat's language
+(bot.i18n); the fetcher's and parser's own detail (an HTTP status) stays as they wrote it.
 """
 
 from __future__ import annotations
