@@ -43,6 +43,7 @@ from bot.charts import stats_chart
 from bot.errors import HtmlError, UnknownTopic
 from bot.feedcheck import check_feed
 from bot.feedtopics import NO_TOPICS, all_hashtags, hashtags, parse_topics
+from bot.i18n import ENGLISH, Translator
 from bot.ingest import Ingestor
 from bot.render import MAX_MESSAGE, utf16_len
 from bot.services import Services, services
@@ -264,17 +265,18 @@ def split_lines(lines: Sequence[str], *, limit: int = MAX_MESSAGE) -> list[str]:
     return messages
 
 
-def format_age(then: datetime | None, now: datetime) -> str:
+def format_age(then: datetime | None, now: datetime, tr: Translator = ENGLISH) -> str:
+    """How long ago a feed was checked; ``tr`` for a chat's /list (admins read English)."""
     if then is None:
-        return "never checked"
+        return tr("never checked")
     seconds = max(0, int((now - then).total_seconds()))
     if seconds < 60:
-        return "just now"
+        return tr("just now")
     if seconds < 3600:
-        return f"{seconds // 60} min ago"
+        return tr("{n} min ago", n=seconds // 60)
     if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
+        return tr("{n} h ago", n=seconds // 3600)
+    return tr("{n} d ago", n=seconds // 86400)
 
 
 def _one_line(text: str, limit: int = 200) -> str:

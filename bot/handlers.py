@@ -434,9 +434,16 @@ def subscribed_by_link(label: str, tr: Translator = ENGLISH) -> str:
     return tr("✅ Subscribed to {topic}.", topic=html.escape(label))
 
 
-def help_text(*, admin: bool, group_link: str | None = None, tr: Translator = ENGLISH) -> str:
+def help_text(
+    *,
+    admin: bool,
+    group_link: str | None = None,
+    tr: Translator = ENGLISH,
+    own_feeds: Sequence[tuple[str, str]] = (),
+) -> str:
+    """/help; ``own_feeds``: bot.ownfeeds' commands when they are on (it imports this module)."""
     lines = ["<b>" + tr("Commands") + "</b>"]
-    lines += [f"/{name} — {html.escape(tr(text))}" for name, text in COMMANDS]
+    lines += [f"/{name} — {html.escape(tr(text))}" for name, text in [*COMMANDS, *own_feeds]]
     if group_link:
         lines += ["", tr(ADD_TO_GROUP, link=html.escape(group_link))]
     if admin:
@@ -607,7 +614,8 @@ async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     admin = svc.is_admin(user.id if user else None)
     link = add_to_group_link(context.bot.username)
     tr = await translator_for(svc, update)
-    await _reply(update, help_text(admin=admin, group_link=link, tr=tr))
+    own = importlib.import_module("bot.ownfeeds").COMMANDS if svc.settings.own_feeds_enabled else ()
+    await _reply(update, help_text(admin=admin, group_link=link, tr=tr, own_feeds=own))
 
 
 @_guarded

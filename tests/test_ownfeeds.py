@@ -18,6 +18,7 @@ from telegram.ext import Application
 
 from bot.app import build_application, start_background, stop_background
 from bot.context import open_context
+from bot.i18n import translator
 from bot.ingest import PassReport
 from bot.ownfeeds import (
     DISABLED,
@@ -398,6 +399,40 @@ async def test_an_import_past_the_cap_refuses_the_rest_unfetched(tmp_path: Path)
             assert feeds.hits("/2.rss") == 0
 
 
+async def test_a_chinese_speaking_user_follows_lists_and_unfollows_in_chinese(
+    world: World,
+) -> None:
+    world.fake.user_languages[USER] = "zh"
+    assert "用法：<code>/sub 网址</code>" in (await world.say(USER, "/sub")).text
+    missing = world.feeds.url("/missing.rss")  # 404
+    refused = await world.say(USER, f"/sub {missing}")
+    assert refused.plain_text.startswith(f"未关注：无法获取 {missing}：")
+
+    url = world.feeds.add("/forums.rss", forums_feed(1, ttl=False))
+    followed = await world.say(USER, f"/sub {url} #microbiology")
+    assert "✅ 已关注 Science Forums Newsroom。它的新文章会发到这里" in followed.plain_text
+    assert "只推送关于 #microbiology 的文章。" in followed.plain_text
+    assert "本聊天已经在关注" in (await world.say(USER, f"/sub {url}")).plain_text
+
+    await world.wait_passes(len(world.passes) + 2)
+    listing = (await world.say(USER, "/list")).plain_text
+    assert listing.startswith("本聊天自己的订阅源（1/100）\n")
+    assert "1. Science Forums Newsroom — ✅ 上次检查：" in listing
+    assert "仅限 #microbiology" in listing
+    assert "/sub — 关注你自己的订阅源" in (await world.say(USER, "/help")).plain_text
+
+    assert "这里没有订阅源 5" in (await world.say(USER, "/unsub 5")).plain_text
+    prompt = await world.say(USER, "/unsub")
+    assert prompt.plain_text == "本聊天要取消关注哪个订阅源？"
+    edits = len(world.fake.messages(USER, include_edits=True))
+    world.fake.user_clicks(USER, prompt.message_id, _buttons(prompt)[0][1])
+    await world.fake.wait_until_async(
+        lambda: len(world.fake.messages(USER, include_edits=True)) > edits, timeout=10
+    )
+    edited = world.fake.messages(USER, include_edits=True)[-1]
+    assert edited.plain_text == "还没有自己的订阅源。用 /sub 网址 关注一个，或发送一个 OPML 文件。"
+
+
 # ------------------------------------------------------------------------------ routing
 
 
@@ -492,4 +527,27 @@ def test_the_import_report_counts_and_gives_each_refusal_its_reason() -> None:
     assert render_import_report(report) == (
         "📥 Added 1, already had 1, refused 1.\n✅ A\n"
         "✖ https://c.org/rss — could not fetch https://c.org/rss: HTTP 404"
+    )
+
+
+@pytest.mark.parametrize(
+    ("feed", "line"),
+    [
+        (_own(1), "— ✅ 上次检查：5 分钟前"),
+        (_own(1, last_checked=None), "— ✅ 上次检查：从未检查"),
+        (_own(1, consecutive_errors=3, last_error="HTTP 500"), "— ⚠️ 连续失败 3 次（HTTP 500）"),
+        (_own(1, enabled=False, disabled_reason=None), "— ⛔ 已停用：未记录原因"),
+        (_own(1, topics=("ai",)), "5 分钟前 · 仅限 #ai"),
+    ],
+)
+def test_list_reads_in_chinese_for_a_chinese_chat(feed: OwnFeed, line: str) -> None:
+    (text,) = render_own_feeds([feed], cap=100, now=NOW, tr=translator("zh"))
+    assert text.startswith("<b>本聊天自己的订阅源</b>（1/100）\n")
+    assert line in text
+
+
+def test_the_import_report_reads_in_chinese() -> None:
+    report = ImportReport(added=[Followed(1, "https://a.org/rss", "A", new=True)])
+    assert render_import_report(report, translator("zh")) == (
+        "📥 新增 1 个，已有 0 个，拒绝 0 个。\n✅ A"
     )
