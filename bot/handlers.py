@@ -66,6 +66,7 @@ from bot.render import (
 from bot.services import Services, services
 from bot.timezones import parse_timezone, timezone_label
 from db import chats as chats_db
+from db import search as search_db
 from db.chats import SubscribedChat
 from db.models import Article, Chat
 from summaries.rules import KeywordRule, RuleError, parse_rule
@@ -511,7 +512,7 @@ def _topics_prompt(title: str | None = None) -> str:
 
 
 def _search_heading(query: str) -> str:
-    return f"🔎 <b>Newest for</b> <code>{html.escape(query)}</code>"
+    return f"🔎 <b>Best matches for</b> <code>{html.escape(query)}</code>"
 
 
 def _page_suffix(page: int, has_next: bool) -> str:
@@ -794,7 +795,7 @@ async def _list_page(svc: Services, page: kb.ListPage) -> tuple[str, InlineKeybo
             if query is None or rule is None:
                 return None
             found = list(
-                await chats_db.search_articles(
+                await search_db.search_articles(
                     session,
                     rule.include_terms,
                     rule.exclude_terms,
