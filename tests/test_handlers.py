@@ -799,6 +799,13 @@ async def test_search_answers_with_one_list_and_pages_through_it(harness: Harnes
     assert "No stored article" in (nothing.plain_text or "")
 
 
+async def test_a_search_for_punctuation_alone_says_why_and_how(harness: Harness) -> None:
+    (reply,) = await harness.send(USER, "/search ?! …")
+
+    assert "Can't search for that" in (reply.plain_text or "")
+    assert "/search fusion reactor" in (reply.plain_text or "")
+
+
 @pytest.mark.parametrize(
     ("forged", "answer"),
     [
