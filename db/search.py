@@ -11,9 +11,9 @@ The index (migration 0010) is the table ``article_search``, one row per article:
   search configuration tokenizes or stems anything.
 
 Words come from ``summaries.search``: both engines index and look up the same words, so a
-search finds the same articles on each. Results are ranked (bm25 on SQLite, ts_rank on
-PostgreSQL; a title word counts about ten times a body word on both), newest first among
-equals. Callers own the transaction.
+search finds the same articles on each. Of its matches, the newest ``RANKED_MATCHES`` (by
+article id) are ranked (bm25 on SQLite, ts_rank on PostgreSQL; a title word counts about
+ten times a body word on both), newest first among equals. Callers own the transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ _MAX_POSITION = 16_383
 # bm25 column weights (title, body), and the matching tsvector weights: ts_rank's defaults
 # value an A word at 1.0 and a D word at 0.1.
 _BM25_WEIGHTS = (10.0, 1.0)
+# Only the newest this many matches are ranked: ranking reads every match's words, which
+# for a word in most articles would cost seconds, and a list of news is read from its top.
+RANKED_MATCHES = 1000
 
 _fts = sa.table(INDEX_TABLE, sa.column("rowid"), sa.column("title"), sa.column("body"))
 _pg = sa.table(INDEX_TABLE, sa.column("article_id"), sa.column("words", TSVECTOR))
@@ -156,32 +159,39 @@ async def search_articles(
     if query is None:
         return []
     if _dialect(session) == "sqlite":
-        statement = _sqlite_search(query)
+        statement = _sqlite_search(query, max_id)
     else:
-        statement = _postgresql_search(query)
-    if max_id is not None:
-        statement = statement.where(col(Article.id) <= max_id)
+        statement = _postgresql_search(query, max_id)
     statement = statement.order_by(col(Article.published).desc(), col(Article.id).desc())
     return (await session.exec(statement.offset(offset).limit(limit))).all()
 
 
-def _sqlite_search(query: SearchQuery) -> SelectOfScalar[Article]:
-    rank = sa.func.bm25(sa.literal_column(INDEX_TABLE), *_BM25_WEIGHTS)
-    return (
-        select(Article)
-        .join(_fts, _fts.c.rowid == col(Article.id))
-        .where(sa.literal_column(INDEX_TABLE).op("MATCH")(fts5_match(query)))
-        .order_by(rank)
+def _sqlite_search(query: SearchQuery, max_id: int | None) -> SelectOfScalar[Article]:
+    hits = sa.select(
+        _fts.c.rowid.label("id"),
+        sa.func.bm25(sa.literal_column(INDEX_TABLE), *_BM25_WEIGHTS).label("rank"),
+    ).where(sa.literal_column(INDEX_TABLE).op("MATCH")(fts5_match(query)))
+    if max_id is not None:
+        hits = hits.where(_fts.c.rowid <= max_id)
+    newest = hits.order_by(_fts.c.rowid.desc()).limit(RANKED_MATCHES).subquery("hits")
+    return select(Article).join(newest, newest.c.id == col(Article.id)).order_by(newest.c.rank)
+
+
+def _postgresql_search(query: SearchQuery, max_id: int | None) -> SelectOfScalar[Article]:
+    # Inlined, not a parameter: with a parameter PostgreSQL may switch to a generic plan
+    # (after five runs of a prepared statement) that cannot see how rare the words are.
+    tsquery = sa.cast(
+        sa.bindparam("tsquery", tsquery_literal(query), literal_execute=True), TSQUERY
     )
-
-
-def _postgresql_search(query: SearchQuery) -> SelectOfScalar[Article]:
-    tsquery = sa.cast(sa.bindparam("tsquery", tsquery_literal(query)), TSQUERY)
+    hits = sa.select(_pg.c.article_id.label("id"), _pg.c.words).where(_pg.c.words.op("@@")(tsquery))
+    if max_id is not None:
+        hits = hits.where(_pg.c.article_id <= max_id)
+    newest = hits.order_by(_pg.c.article_id.desc()).limit(RANKED_MATCHES).subquery("hits")
     return (
         select(Article)
-        .join(_pg, _pg.c.article_id == col(Article.id))
-        .where(_pg.c.words.op("@@")(tsquery))
-        .order_by(sa.func.ts_rank(_pg.c.words, tsquery).desc())
+        .join(newest, newest.c.id == col(Article.id))
+        # Ranked out here, for the newest matches only: ts_rank reads each whole vector.
+        .order_by(sa.func.ts_rank(newest.c.words, tsquery).desc())
     )
 
 

@@ -183,3 +183,15 @@ def test_the_index_is_no_model_and_left_out_of_schema_comparisons(engine: str) -
         None, "article_search_docsize", "table", True, None
     )
     assert search_db.include_in_schema_comparison(None, "articles", "table", True, None)
+
+
+async def test_only_the_newest_matches_are_ranked(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store(
+        sessions,
+        [("Fusion record", "fusion fusion")] + [(f"Note {n}", "fusion") for n in range(3)],
+    )
+    assert (await found(sessions, ["fusion"]))[0] == "Fusion record"
+    monkeypatch.setattr(search_db, "RANKED_MATCHES", 3)
+    assert await found(sessions, ["fusion"]) == ["Note 2", "Note 1", "Note 0"]
