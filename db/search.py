@@ -14,6 +14,10 @@ Words come from ``summaries.search``: both engines index and look up the same wo
 search finds the same articles on each. Of its matches, the newest ``RANKED_MATCHES`` (by
 article id) are ranked (bm25 on SQLite, ts_rank on PostgreSQL; a title word counts about
 ten times a body word on both), newest first among equals. Callers own the transaction.
+
+Articles are never deleted. Were they, PostgreSQL's rows would go with them (ON DELETE
+CASCADE), while SQLite's contentless index forgets a row only through FTS5's 'delete'
+command given the same words: a deletion must send it, or a reused id would inherit them.
 """
 
 from __future__ import annotations

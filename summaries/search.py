@@ -119,7 +119,8 @@ def _words(folded: str) -> Iterator[str]:
 
 
 def _segment(run: str) -> list[str]:
-    return [w for w in jieba_tokenizer().cut_for_search(run) if w.strip()]
+    words = jieba_tokenizer().cut_for_search(run)
+    return [w for w in words if w.strip() and len(w) <= MAX_WORD_CHARS]
 
 
 def _smallest(words: Iterable[str]) -> list[str]:
