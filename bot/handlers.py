@@ -70,6 +70,7 @@ from bot.render import (
 from bot.services import Services, services
 from bot.timezones import parse_timezone, timezone_label
 from db import chats as chats_db
+from db import search as search_db
 from db.chats import SubscribedChat
 from db.models import Article, Chat
 from summaries.rules import KeywordRule, RuleError, parse_rule
@@ -562,7 +563,7 @@ def _topics_prompt(title: str | None = None, tr: Translator = ENGLISH) -> str:
 
 
 def _search_heading(query: str, tr: Translator) -> str:
-    return tr("🔎 <b>Newest for</b> {query}", query=f"<code>{html.escape(query)}</code>")
+    return tr("🔎 <b>Best matches for</b> {query}", query=f"<code>{html.escape(query)}</code>")
 
 
 def _page_suffix(page: int, has_next: bool, tr: Translator) -> str:
@@ -878,7 +879,7 @@ async def _list_page(
             if query is None or rule is None:
                 return None
             found = list(
-                await chats_db.search_articles(
+                await search_db.search_articles(
                     session,
                     rule.include_terms,
                     rule.exclude_terms,

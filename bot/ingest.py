@@ -720,7 +720,10 @@ class Ingestor:
         is_new = existing is None
         if existing is None:
             existing = await articles.insert_article(
-                session, _draft(cand, content_hash, simhash, now=now, announce=announce), now=now
+                session,
+                _draft(cand, content_hash, simhash, now=now, announce=announce),
+                now=now,
+                search=cand.enrichment.search if cand.enrichment else None,
             )
             # Within this transaction, later entries of the same feed must see this one.
             self._dedup.add(existing, url=entry.url, content_hash=content_hash, simhash=simhash)

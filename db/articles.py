@@ -17,6 +17,8 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Article, ArticleSource, fit_to_columns
+from db.search import index_article
+from summaries.search import SearchDocument, search_document
 
 # Ids per IN (...) list: well under every backend's bound-parameter limit.
 IN_CHUNK = 500
@@ -52,15 +54,23 @@ def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> list[Sequence[Any]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-async def insert_article(session: AsyncSession, draft: ArticleDraft, *, now: datetime) -> int:
-    """Store a new article; returns its id. Strings are fitted to their columns (a URL too
-    long for its column is not stored: a cut URL would name another page). A backlog
-    article (``announce`` False) is stored as routed: there is nothing to route."""
+async def insert_article(
+    session: AsyncSession,
+    draft: ArticleDraft,
+    *,
+    now: datetime,
+    search: SearchDocument | None = None,
+) -> int:
+    """Store a new article and its search words (``search``, made here when not given);
+    returns its id. Strings are fitted to their columns (a URL too long for its column is
+    not stored: a cut URL would name another page). A backlog article (``announce`` False)
+    is stored as routed: there is nothing to route."""
     values = fit_to_columns("articles", asdict(draft), whole=frozenset({"url"}))
     article = Article(**values, routed_at=None if draft.announce else now)
     session.add(article)
     await session.flush()
     assert article.id is not None
+    await index_article(session, article.id, search or search_document(draft.title, draft.text))
     return article.id
 
 

@@ -371,6 +371,9 @@ async def search_articles(
     """Articles whose title or text contains every ``include`` term and no ``exclude`` term
     (case-insensitive substrings; LIKE wildcards in terms are taken literally), newest first;
     ``offset``, ``max_id`` as for a list's later pages.
+
+    A scan of every article: /search uses the index (``db.search``); this is the baseline
+    ``benchmarks/search.py`` measures it against.
     """
     if not include:
         return []

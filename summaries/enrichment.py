@@ -1,4 +1,5 @@
-"""Enrichment: what the summaries stage adds to one article — summary, topics, forum facts.
+"""Enrichment: what the summaries stage adds to one article — summary, topics, forum facts,
+search words.
 
 ``enrich`` is pure and picklable end to end (plain data in, plain data out), so the
 ingest shell can run it in a process pool, off the event loop.
@@ -14,6 +15,7 @@ from typing import Any
 from summaries.events import extract_event
 from summaries.furniture import strip_furniture
 from summaries.language import detect_language
+from summaries.search import SearchDocument, search_document
 from summaries.sentences import language_code
 from summaries.summarize import summarize
 from summaries.topics import tag_topics
@@ -34,6 +36,9 @@ class Enrichment:
     event_start: date | None = None
     event_end: date | None = None
     warnings: list[str] = field(default_factory=list)
+    # The article's search words (title and stored text): made here, in the worker, since
+    # segmenting Chinese is CPU work.
+    search: SearchDocument | None = None
 
 
 def enrich(
@@ -78,6 +83,7 @@ def enrich(
         event=event.to_dict(now) if event else None,
         event_start=event.start if event else None,
         event_end=(event.end or event.start) if event else None,
+        search=search_document(title, text),
     )
 
 

@@ -1,4 +1,5 @@
-"""Feed parsing: bytes in, normalised entries out (pure; feedparser never fetches).
+"""Feed parsing: bytes in, normalised entries out (pure; feedparser never fetches). JSON
+Feeds are read by ``summaries.jsonfeed`` into feedparser's shape and normalised the same way.
 
 feedparser does the RSS 0.9x/1.0/2.0 and Atom work, but we decode the bytes ourselves
 first: without a Content-Type feedparser assumes ISO-8859-1 for undeclared UTF-8, obeys
@@ -22,6 +23,7 @@ import feedparser
 from charset_normalizer import from_bytes
 
 from summaries.errors import FeedParseError
+from summaries.jsonfeed import is_json_feed, read_json_feed
 from summaries.language import detect_language, normalize_language
 from summaries.text import clean_title, count_words, first_words, html_to_text, plain_to_text
 from summaries.urls import canonical_url, host_of, resolve_url
@@ -612,7 +614,7 @@ def _parse_entry(
 def parse_feed(
     content: bytes, *, url: str, now: datetime, content_type: str | None = None
 ) -> ParsedFeed:
-    """Parse a fetched RSS/Atom document into normalised entries.
+    """Parse a fetched RSS/Atom document or JSON Feed into normalised entries.
 
     ``url`` is where the feed was fetched from (relative links resolve against it),
     ``now`` stands in for missing publication dates, ``content_type`` is the HTTP header
@@ -631,6 +633,14 @@ def parse_feed(
     now = now.astimezone(UTC)
     if not content.strip():
         raise FeedParseError(f"empty document instead of a feed: {url}")
+    if is_json_feed(content, content_type):
+        raw = read_json_feed(content, url=url)
+        warnings = list(raw.warnings)
+        if len(raw.entries) > MAX_ENTRIES:
+            warnings.append(f"feed has {len(raw.entries)} entries; kept the first {MAX_ENTRIES}")
+        return _normalised(
+            raw.feed, raw.entries, url=url, now=now, warnings=warnings, version=raw.version
+        )
     text, encoding = decode_feed_bytes(content, content_type)
     document, warnings = _prepare_document(text)
     root = _root_name(document)
@@ -678,7 +688,29 @@ def parse_feed(
         )
     if not version:
         warnings.append("unrecognised feed format; entries parsed anyway")
+    return _normalised(
+        feed,
+        raw_entries,
+        url=url,
+        now=now,
+        warnings=warnings,
+        version=version,
+        encoding=encoding,
+    )
 
+
+def _normalised(
+    feed: Mapping[str, Any],
+    raw_entries: list[Any],
+    *,
+    url: str,
+    now: datetime,
+    warnings: list[str],
+    version: str,
+    encoding: str = "utf-8",
+) -> ParsedFeed:
+    """The feed from feedparser-shaped ``feed`` and ``raw_entries`` (XML through
+    feedparser, JSON Feed through ``summaries.jsonfeed``)."""
     feed_language = normalize_language(feed.get("language"))
     # The cut above relies on tag names; this bounds the work whatever the markup.
     raw_entries = raw_entries[:MAX_ENTRIES]

@@ -26,9 +26,11 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.throttle import THROTTLE_GROUP, Throttle
 from db import chats as chats_db
+from db import search as search_db
 from db.models import Article, ArticleSource, Chat, ChatRule, ChatSearch, ChatTopic, Feed
 from summaries.fetch import Fetcher
 from summaries.rules import parse_rule
+from summaries.search import search_document
 from summaries.topics import TOPICS
 from tests.fakebot import CallbackAnswer, FakeTelegram, Limits, SentMessage, utf16_length
 
@@ -529,6 +531,7 @@ async def seed_article(
         s.add(article)
         await s.flush()
         assert article.id is not None
+        await search_db.index_article(s, article.id, search_document(title, article.text))
         assert feed.id is not None
         s.add(ArticleSource(article_id=article.id, feed_id=feed.id, guid=title, seen_at=NOW))
         return article.id
@@ -787,13 +790,20 @@ async def test_search_answers_with_one_list_and_pages_through_it(harness: Harnes
 
     (listing,) = await harness.send(USER, "/search FUSION record")
 
-    assert "Newest for fusion record · page 1" in (listing.plain_text or "")
+    assert "Best matches for fusion record · page 1" in (listing.plain_text or "")
     assert entries(listing)[0] == "1. Fusion record 11"
     assert len(entries(listing)) == 10
     await harness.click(USER, listing, data_of(listing, lambda a: isinstance(a, kb.ListPage)))
     assert entries(harness.latest(USER, listing)) == ["11. Fusion record 1", "12. Fusion record 0"]
     (nothing,) = await harness.send(USER, "/search quasar")
     assert "No stored article" in (nothing.plain_text or "")
+
+
+async def test_a_search_for_punctuation_alone_says_why_and_how(harness: Harness) -> None:
+    (reply,) = await harness.send(USER, "/search ?! …")
+
+    assert "Can't search for that" in (reply.plain_text or "")
+    assert "/search fusion reactor" in (reply.plain_text or "")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables on SQLModel.metadata for autogenerate)
 from db.engine import create_sync_engine
+from db.search import include_in_schema_comparison
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -23,6 +24,8 @@ def run_migrations() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # The search index is made by its migration, not declared as models.
+            include_object=include_in_schema_comparison,
         )
         with context.begin_transaction():
             context.run_migrations()
