@@ -98,6 +98,7 @@ class NewArticle:
 @dataclass
 class PassReport:
     checked: int = 0
+    fetched: int = 0  # polls that brought a feed document
     not_modified: int = 0
     failed: int = 0
     disabled: int = 0
@@ -113,6 +114,7 @@ class PassReport:
     routed: int = 0  # new (chat, article) matches made while the pass ran
     new_articles: list[NewArticle] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (feed url, message)
+    fetch_errors: dict[str, int] = field(default_factory=dict)  # failed polls by kind
 
 
 @dataclass
@@ -297,11 +299,13 @@ class Ingestor:
     ) -> None:
         if isinstance(outcome, Failed):
             report.failed += 1
+            report.fetch_errors[outcome.kind] = report.fetch_errors.get(outcome.kind, 0) + 1
             report.errors.append((feed.url, outcome.message))
             log.warning("feed %s failed (%s): %s", feed.url, outcome.kind, outcome.message)
         elif isinstance(outcome, NotModified):
             report.not_modified += 1
         else:
+            report.fetched += 1
             for warning in outcome.feed.warnings:
                 log.info("feed %s: %s", feed.url, warning)
         if intent.url:

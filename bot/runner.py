@@ -16,8 +16,13 @@ from rich.markup import escape
 from bot.app import run_bot
 from bot.catalog import seed_feeds
 from bot.context import AppContext, open_context
+from bot.health import health_limits
 from bot.ingest import PassReport
+from bot.metrics import Metrics
+from bot.monitoring import Monitor
+from bot.probes import serve_probes
 from bot.render import card_from_article, render_card_text
+from bot.services import utc_now
 from bot.settings import Settings
 from db import queries
 from db.models import Article
@@ -66,10 +71,30 @@ async def sleep_until_due(ctx: AppContext) -> None:
 async def run_terminal(ctx: AppContext) -> None:
     out.print(NO_TOKEN_HINT, highlight=False)
     out.print(f"polling feeds every {ctx.settings.poll_interval:g}s; Ctrl-C stops", highlight=False)
-    while True:
-        report = await ctx.ingestor.run_pass(now=datetime.now(UTC))
-        await print_report(ctx, report)
-        await sleep_until_due(ctx)
+    monitor = terminal_monitor(ctx)
+    await monitor.start()
+    stop = asyncio.Event()
+    beats = asyncio.create_task(monitor.run(stop), name="heartbeat")
+    probes = serve_probes(monitor, ctx.settings)
+    try:
+        while True:
+            report = await monitor.run_pass(ctx.ingestor, now=datetime.now(UTC))
+            await print_report(ctx, report)
+            await sleep_until_due(ctx)
+    finally:
+        stop.set()
+        await beats
+        if probes is not None:
+            await probes.stop()
+
+
+def terminal_monitor(ctx: AppContext) -> Monitor:
+    """Without Telegram the process only ingests: its heartbeat says so (role ``ingest``)."""
+    settings = ctx.settings
+    limits = health_limits(
+        poll_interval=settings.poll_interval, feed_deadline=settings.feed_deadline
+    )
+    return Monitor(ctx.sessions, Metrics(), role="ingest", limits=limits, clock=utc_now)
 
 
 async def run_forever(settings: Settings) -> None:
