@@ -116,7 +116,7 @@ def _delivery_stuck(
         return None
     sends = f"last send {span(now - last_sent)} ago" if last_sent else "nothing sent yet"
     return (
-        f"delivery stuck: {backlog.pending} messages pending, the oldest due for "
+        f"delivery stuck: {backlog.pending} pending, the oldest due for "
         f"{span(now - oldest)}; {sends} (limit {span(limits.delivery_stall)})"
     )
 

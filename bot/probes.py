@@ -11,12 +11,12 @@ database for ``/healthz``.
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from bot.errors import BotError
@@ -69,9 +69,13 @@ def start_probes(monitor: Monitor, *, port: int, address: str) -> Probes:
     # No tornado access log line per request: Prometheus scrapes every few seconds.
     app = Application(routes, log_function=lambda _handler: None)
     server = HTTPServer(app)
-    sockets = bind_sockets(port, address=address)
-    server.add_sockets(sockets)
-    return Probes(server, int(sockets[0].getsockname()[1]))
+    # The standard library's listener (tornado's bind_sockets leaks its socket when the
+    # port is taken).
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.create_server((address, port), family=family)
+    sock.setblocking(False)
+    server.add_sockets([sock])
+    return Probes(server, int(sock.getsockname()[1]))
 
 
 def serve_probes(monitor: Monitor, settings: Settings) -> Probes | None:

@@ -215,9 +215,7 @@ def _row(mapping: sa.RowMapping) -> HeartbeatRow:
 
 
 def read_heartbeats(connection: sa.Connection) -> tuple[HeartbeatRow, ...]:
-    """Every heartbeat, freshest first; none when the schema predates them."""
-    if not sa.inspect(connection).has_table("heartbeats"):
-        return ()
+    """Every heartbeat, freshest first."""
     stmt = sa.select(_HEARTBEATS).order_by(_HEARTBEATS.c.updated_at.desc())
     return tuple(_row(row) for row in connection.execute(stmt).mappings())
 
@@ -252,7 +250,10 @@ def read_backlog(connection: sa.Connection, *, now: datetime) -> Backlog:
 
 
 def read_status(connection: sa.Connection, *, now: datetime) -> Status:
-    """The heartbeats and the outbox backlog, for a health check."""
+    """The heartbeats and the outbox backlog, for a health check; none of either when the
+    schema predates heartbeats (no process of this version has run on the database)."""
+    if not sa.inspect(connection).has_table("heartbeats"):
+        return Status((), Backlog(pending=0, oldest_due_at=None))
     return Status(read_heartbeats(connection), read_backlog(connection, now=now))
 
 
