@@ -60,9 +60,7 @@ class Monitor:
     ) -> None:
         self._sessions = sessions
         self.metrics = metrics
-        self.role = role
-        self.host = socket.gethostname()
-        self.pid = os.getpid()
+        self.process = heartbeat.Process(host=socket.gethostname(), role=role, pid=os.getpid())
         self._limits = limits
         self._clock = clock
         self._outbox = outbox
@@ -85,9 +83,7 @@ class Monitor:
         now = self._clock()
         await self._write(
             "start",
-            lambda s: heartbeat.record_start(
-                s, host=self.host, role=self.role, pid=self.pid, now=now
-            ),
+            lambda s: heartbeat.record_start(s, self.process, now=now),
         )
 
     async def pass_done(
@@ -106,13 +102,7 @@ class Monitor:
         await self._write(
             "pass",
             lambda s: heartbeat.record_pass(
-                s,
-                host=self.host,
-                role=self.role,
-                pid=self.pid,
-                started=started,
-                finished=finished,
-                counts=counts,
+                s, self.process, started=started, finished=finished, counts=counts
             ),
         )
 
@@ -145,13 +135,7 @@ class Monitor:
         await self._write(
             "beat",
             lambda s: heartbeat.record_outbox(
-                s,
-                host=self.host,
-                role=self.role,
-                pid=self.pid,
-                now=now,
-                last_sent_at=last_sent,
-                depth=depth,
+                s, self.process, now=now, last_sent_at=last_sent, depth=depth
             ),
         )
 
@@ -173,7 +157,8 @@ class Monitor:
                 status = await heartbeat.load_status(session, now=now)
         except StorageError as exc:
             return Verdict(False, f"database unreachable: {exc}")
-        own = [b for b in status.beats if (b.host, b.role) == (self.host, self.role)]
+        me = self.process
+        own = [b for b in status.beats if (b.host, b.role) == (me.host, me.role)]
         return judge(own, status.backlog, self._limits, now)
 
     async def scrape(self) -> bytes:

@@ -57,6 +57,15 @@ _PENDING = "pending"  # db.outbox.PENDING (not imported: that module loads SQLMo
 
 
 @dataclass(frozen=True, slots=True)
+class Process:
+    """Who beats: a heartbeat row's key (host, role) and the process's id."""
+
+    host: str
+    role: str
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
 class HeartbeatRow:
     """One process's heartbeat (times aware UTC; None: not known yet)."""
 
@@ -118,15 +127,14 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def _upsert(
-    connection: sa.Connection, key: tuple[str, str], values: dict[str, Any], *, now: datetime
+    connection: sa.Connection, process: Process, values: dict[str, Any], *, now: datetime
 ) -> None:
     """Insert the row of ``key`` or update the given columns of it. A row first made by a
     pass or an outbox beat (its start was not recorded) starts now; a send time never
     goes back to None (a new process has not sent yet: the last send still stands)."""
-    host, role = key
     stored = {
         name: _naive(value) if isinstance(value, datetime) else value
-        for name, value in {**values, "updated_at": now}.items()
+        for name, value in {**values, "pid": process.pid, "updated_at": now}.items()
     }
     # The same upsert in each dialect's words (ON CONFLICT DO UPDATE on both).
     stmt: Any
@@ -138,7 +146,9 @@ def _upsert(
         from sqlalchemy.dialects import sqlite  # noqa: PLC0415
 
         stmt = sqlite.insert(_HEARTBEATS)
-    stmt = stmt.values(host=host, role=role, **{"started_at": _naive(now), **stored})
+    stmt = stmt.values(
+        host=process.host, role=process.role, **{"started_at": _naive(now), **stored}
+    )
     update: dict[str, Any] = {name: stmt.excluded[name] for name in stored}
     if "last_sent_at" in update:
         update["last_sent_at"] = sa.func.coalesce(
@@ -148,33 +158,28 @@ def _upsert(
 
 
 async def _write(
-    session: AsyncSession, key: tuple[str, str], values: dict[str, Any], *, now: datetime
+    session: AsyncSession, process: Process, values: dict[str, Any], *, now: datetime
 ) -> None:
     def write(sync: Session) -> None:
-        _upsert(sync.connection(), key, values, now=now)
+        _upsert(sync.connection(), process, values, now=now)
 
     await session.run_sync(write)
 
 
-async def record_start(
-    session: AsyncSession, *, host: str, role: str, pid: int, now: datetime
-) -> None:
+async def record_start(session: AsyncSession, process: Process, *, now: datetime) -> None:
     """A process (re)started: its pid and start time; the last pass and send are kept."""
-    await _write(session, (host, role), {"pid": pid, "started_at": now}, now=now)
+    await _write(session, process, {"started_at": now}, now=now)
 
 
 async def record_pass(
     session: AsyncSession,
+    process: Process,
     *,
-    host: str,
-    role: str,
-    pid: int,
     started: datetime,
     finished: datetime,
     counts: PassCounts,
 ) -> None:
     values = {
-        "pid": pid,
         "pass_started_at": started,
         "pass_finished_at": finished,
         "pass_checked": counts.checked,
@@ -184,24 +189,22 @@ async def record_pass(
         "pass_routed": counts.routed,
         "pass_errors": counts.errors,
     }
-    await _write(session, (host, role), values, now=finished)
+    await _write(session, process, values, now=finished)
 
 
 async def record_outbox(
     session: AsyncSession,
+    process: Process,
     *,
-    host: str,
-    role: str,
-    pid: int,
     now: datetime,
     last_sent_at: datetime | None,
     depth: int | None,
 ) -> None:
     """A periodic beat: the process is alive; its outbox's last send and depth when it has one."""
-    values: dict[str, Any] = {"pid": pid, "last_sent_at": last_sent_at}
+    values: dict[str, Any] = {"last_sent_at": last_sent_at}
     if depth is not None:
         values["outbox_depth"] = depth
-    await _write(session, (host, role), values, now=now)
+    await _write(session, process, values, now=now)
 
 
 # --------------------------------------------------------------------------- reading

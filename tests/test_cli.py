@@ -466,9 +466,8 @@ def _running(_monkeypatch: pytest.MonkeyPatch | None) -> None:
             open_database(load_settings()) as sessions,
             transaction(sessions) as session,
         ):
-            await heartbeat.record_start(
-                session, host=socket.gethostname(), role="ingest", pid=1, now=datetime.now(UTC)
-            )
+            process = heartbeat.Process(socket.gethostname(), "ingest", pid=1)
+            await heartbeat.record_start(session, process, now=datetime.now(UTC))
 
     asyncio.run(beat())
 

@@ -18,7 +18,7 @@ import pytest
 
 from bot.health import HealthLimits, health_limits, judge, pick_beats, span
 from db import heartbeat
-from db.heartbeat import Backlog, HeartbeatRow, PassCounts
+from db.heartbeat import Backlog, HeartbeatRow, PassCounts, Process
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 LIMITS = health_limits(poll_interval=600, feed_deadline=180)  # 23 minutes for ingest
@@ -181,21 +181,21 @@ def test_durations_read_at_a_glance(delta: timedelta, shown: str) -> None:
 async def test_a_heartbeat_keeps_the_last_pass_and_send_across_a_restart(sessions: Any) -> None:
     from db.engine import transaction
 
-    key = {"host": "box", "role": "all"}
+    first, restarted = Process("box", "all", pid=1), Process("box", "all", pid=2)
     async with transaction(sessions) as s:
-        await heartbeat.record_start(s, **key, pid=1, now=ago(hours=2))
+        await heartbeat.record_start(s, first, now=ago(hours=2))
     async with transaction(sessions) as s:
         counts = PassCounts(checked=12, not_modified=9, failed=1, new=3, routed=5, errors=0)
         await heartbeat.record_pass(
-            s, **key, pid=1, started=ago(minutes=11), finished=ago(minutes=10), counts=counts
+            s, first, started=ago(minutes=11), finished=ago(minutes=10), counts=counts
         )
     async with transaction(sessions) as s:
         await heartbeat.record_outbox(
-            s, **key, pid=1, now=ago(minutes=9), last_sent_at=ago(minutes=9, seconds=3), depth=4
+            s, first, now=ago(minutes=9), last_sent_at=ago(minutes=9, seconds=3), depth=4
         )
     async with transaction(sessions) as s:  # restarted: a new pid, nothing sent yet
-        await heartbeat.record_start(s, **key, pid=2, now=ago(minutes=1))
-        await heartbeat.record_outbox(s, **key, pid=2, now=NOW, last_sent_at=None, depth=2)
+        await heartbeat.record_start(s, restarted, now=ago(minutes=1))
+        await heartbeat.record_outbox(s, restarted, now=NOW, last_sent_at=None, depth=2)
     async with sessions() as s:
         status = await heartbeat.load_status(s, now=NOW)
     assert status.beats == (
@@ -225,7 +225,7 @@ async def test_a_pass_before_any_start_makes_the_row_starting_then(sessions: Any
     async with transaction(sessions) as s:
         counts = PassCounts(checked=1, not_modified=0, failed=0, new=0, routed=0, errors=0)
         await heartbeat.record_pass(
-            s, host="h", role="ingest", pid=3, started=ago(seconds=2), finished=NOW, counts=counts
+            s, Process("h", "ingest", 3), started=ago(seconds=2), finished=NOW, counts=counts
         )
     async with sessions() as s:
         (row,) = (await heartbeat.load_status(s, now=NOW)).beats
@@ -270,6 +270,7 @@ async def test_the_backlog_is_the_oldest_row_that_could_be_sent_now(sessions: An
 
 Setup = Callable[[Any, datetime], Awaitable[None]]
 HOST = socket.gethostname()
+RUNNING = Process(HOST, "all", pid=4321)
 
 
 async def _write(sessions: Any, *steps: Callable[[Any], Awaitable[None]]) -> None:
@@ -281,23 +282,19 @@ async def _write(sessions: Any, *steps: Callable[[Any], Awaitable[None]]) -> Non
 
 
 def _start(now: datetime, **ago_: float) -> Callable[[Any], Awaitable[None]]:
-    return lambda s: heartbeat.record_start(
-        s, host=HOST, role="all", pid=4321, now=now - timedelta(**ago_)
-    )
+    return lambda s: heartbeat.record_start(s, RUNNING, now=now - timedelta(**ago_))
 
 
 def _pass(now: datetime, **ago_: float) -> Callable[[Any], Awaitable[None]]:
     counts = PassCounts(checked=12, not_modified=10, failed=1, new=3, routed=2, errors=0)
     at = now - timedelta(**ago_)
-    return lambda s: heartbeat.record_pass(
-        s, host=HOST, role="all", pid=4321, started=at, finished=at, counts=counts
-    )
+    return lambda s: heartbeat.record_pass(s, RUNNING, started=at, finished=at, counts=counts)
 
 
 def _beat(now: datetime, sent_ago: timedelta, **ago_: float) -> Callable[[Any], Awaitable[None]]:
     at = now - timedelta(**ago_)
     return lambda s: heartbeat.record_outbox(
-        s, host=HOST, role="all", pid=4321, now=at, last_sent_at=now - sent_ago, depth=0
+        s, RUNNING, now=at, last_sent_at=now - sent_ago, depth=0
     )
 
 
