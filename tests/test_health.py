@@ -9,8 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -268,75 +267,39 @@ async def test_the_backlog_is_the_oldest_row_that_could_be_sent_now(sessions: An
 
 # --- `sciforum health`, a real process --------------------------------------------------------
 
-Setup = Callable[[Any, datetime], Awaitable[None]]
 HOST = socket.gethostname()
 RUNNING = Process(HOST, "all", pid=4321)
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 
 
-async def _write(sessions: Any, *steps: Callable[[Any], Awaitable[None]]) -> None:
+@dataclass(frozen=True)
+class Lived:
+    """What a process did before the check, as times before it."""
+
+    started: timedelta
+    passed: timedelta  # its last ingest pass finished
+    beat: timedelta  # its last periodic beat
+    sent: timedelta  # its outbox's last confirmed send
+    waiting: timedelta | None = None  # a message due this long ago and not sent
+
+
+async def _live(sessions: Any, lived: Lived | None, now: datetime) -> None:
     from db.engine import transaction
 
-    for step in steps:
-        async with transaction(sessions) as s:
-            await step(s)
-
-
-def _start(now: datetime, **ago_: float) -> Callable[[Any], Awaitable[None]]:
-    return lambda s: heartbeat.record_start(s, RUNNING, now=now - timedelta(**ago_))
-
-
-def _pass(now: datetime, **ago_: float) -> Callable[[Any], Awaitable[None]]:
+    if lived is None:
+        return
     counts = PassCounts(checked=12, not_modified=10, failed=1, new=3, routed=2, errors=0)
-    at = now - timedelta(**ago_)
-    return lambda s: heartbeat.record_pass(s, RUNNING, started=at, finished=at, counts=counts)
-
-
-def _beat(now: datetime, sent_ago: timedelta, **ago_: float) -> Callable[[Any], Awaitable[None]]:
-    at = now - timedelta(**ago_)
-    return lambda s: heartbeat.record_outbox(
-        s, RUNNING, now=at, last_sent_at=now - sent_ago, depth=0
-    )
-
-
-async def _not_started(sessions: Any, now: datetime) -> None:
-    pass
-
-
-async def _running(sessions: Any, now: datetime) -> None:
-    await _write(
-        sessions,
-        _start(now, hours=2),
-        _pass(now, minutes=1),
-        _beat(now, timedelta(minutes=2), seconds=5),
-    )
-
-
-async def _ingest_stuck(sessions: Any, now: datetime) -> None:
-    await _write(
-        sessions,
-        _start(now, hours=2),
-        _pass(now, hours=1),
-        _beat(now, timedelta(minutes=2), seconds=5),
-    )
-
-
-async def _delivery_stuck(sessions: Any, now: datetime) -> None:
-    await _write(
-        sessions,
-        _start(now, hours=2),
-        _pass(now, minutes=1),
-        _beat(now, timedelta(hours=1), seconds=5),
-    )
-    await _chat_with_rows(sessions, 99, ("pending", now - timedelta(minutes=30)))
-
-
-async def _stopped(sessions: Any, now: datetime) -> None:
-    await _write(
-        sessions,
-        _start(now, hours=3),
-        _pass(now, hours=2),
-        _beat(now, timedelta(hours=2), hours=2),
-    )
+    finished = now - lived.passed
+    async with transaction(sessions) as s:
+        await heartbeat.record_start(s, RUNNING, now=now - lived.started)
+    async with transaction(sessions) as s:
+        await heartbeat.record_pass(s, RUNNING, started=finished, finished=finished, counts=counts)
+    async with transaction(sessions) as s:
+        await heartbeat.record_outbox(
+            s, RUNNING, now=now - lived.beat, last_sent_at=now - lived.sent, depth=0
+        )
+    if lived.waiting is not None:
+        await _chat_with_rows(sessions, 99, ("pending", now - lived.waiting))
 
 
 def health(database_url: str) -> tuple[int, list[str]]:
@@ -362,25 +325,47 @@ def health(database_url: str) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("setup", "code", "says"),
+    ("lived", "code", "says"),
     [
-        (_not_started, 1, "error: no heartbeat yet: is `sciforum run` running on this database?"),
-        (_running, 0, f"ok: all pid 4321 on {HOST}; last pass 1m ago (12 feeds, 1 failed, 3 new)"),
-        (_ingest_stuck, 1, "error: ingest stuck: last pass finished 1h ago (limit 23m)"),
-        (
-            _delivery_stuck,
+        pytest.param(
+            None,
             1,
-            "error: delivery stuck: 1 pending, the oldest due for 30m; "
-            "last send 1h ago (limit 10m)",
+            "error: no heartbeat yet: is `sciforum run` running on this database?",
+            id="never started",
         ),
-        (_stopped, 1, f"error: no heartbeat for 2h from all process 4321 on {HOST}"),
+        pytest.param(
+            Lived(started=2 * HOUR, passed=MINUTE, beat=MINUTE / 12, sent=2 * MINUTE),
+            0,
+            f"ok: all pid 4321 on {HOST}; last pass 1m ago (12 feeds, 1 failed, 3 new)",
+            id="running",
+        ),
+        pytest.param(
+            Lived(started=2 * HOUR, passed=HOUR, beat=MINUTE / 12, sent=2 * MINUTE),
+            1,
+            "error: ingest stuck: last pass finished 1h ago (limit 23m)",
+            id="ingest stuck",
+        ),
+        pytest.param(
+            Lived(
+                started=2 * HOUR, passed=MINUTE, beat=MINUTE / 12, sent=HOUR, waiting=30 * MINUTE
+            ),
+            1,
+            "error: delivery stuck: 1 pending, the oldest due for 30m; last send 1h ago "
+            "(limit 10m)",
+            id="delivery stuck",
+        ),
+        pytest.param(
+            Lived(started=3 * HOUR, passed=2 * HOUR, beat=2 * HOUR, sent=2 * HOUR),
+            1,
+            f"error: no heartbeat for 2h from all process 4321 on {HOST}",
+            id="stopped",
+        ),
     ],
-    ids=lambda value: value.__name__.strip("_") if callable(value) else None,
 )
 async def test_the_health_command_exits_nonzero_with_one_line_saying_why(
-    database_url: str, sessions: Any, setup: Setup, code: int, says: str
+    database_url: str, sessions: Any, lived: Lived | None, code: int, says: str
 ) -> None:
-    await setup(sessions, datetime.now(UTC))
+    await _live(sessions, lived, datetime.now(UTC))
     exit_code, lines = health(database_url)
     assert exit_code == code, lines
     assert len(lines) == 1, lines
