@@ -157,11 +157,13 @@ def build_application(
     app.bot_data[RUNTIME_KEY] = Runtime(on_report=on_report)
     app.bot_data["ingestor"] = ctx.ingestor
     app.bot_data[OUTAGE_KEY] = outage
-    limits_of_health = health_limits(
-        poll_interval=settings.poll_interval, feed_deadline=settings.feed_deadline
-    )
     app.bot_data[MONITOR_KEY] = Monitor(
-        ctx.sessions, metrics, role="all", limits=limits_of_health, clock=clock, outbox=outbox
+        ctx.sessions,
+        metrics,
+        role="all",
+        limits=health_limits(settings),
+        clock=clock,
+        outbox=outbox,
     )
     # The ingestor routes as each feed is stored: the outbox wakes for what it routed.
     ctx.ingestor.on_routed = lambda _routed: outbox.wake()
@@ -285,6 +287,8 @@ async def run_bot(ctx: AppContext, *, announce: Callable[[str], None]) -> None:
     except (NetworkError, TimedOut) as exc:
         raise BotError(f"cannot reach the Bot API at {api}: {exc}") from None
     async with app:
+        # A taken METRICS_PORT stops the start here, before any background work begins.
+        probes = serve_probes(monitor(app), settings)
         await app.start()
         await start_background(app)
         assert app.updater is not None
@@ -312,7 +316,6 @@ async def run_bot(ctx: AppContext, *, announce: Callable[[str], None]) -> None:
             announce(
                 f"bot @{me} running (long polling at {settings.telegram_api_url}); Ctrl-C stops"
             )
-        probes = serve_probes(monitor(app), settings)
         try:
             await asyncio.Event().wait()
         finally:

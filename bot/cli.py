@@ -480,11 +480,8 @@ def health() -> None:
         raise _fail(f"database unreachable: {exc}") from None
     except (BotError, DatabaseError) as exc:
         raise _fail(str(exc)) from None
-    limits = health_limits(
-        poll_interval=settings.poll_interval, feed_deadline=settings.feed_deadline
-    )
     beats = pick_beats(status.beats, host=socket.gethostname())
-    verdict = judge(beats, status.backlog, limits, now)
+    verdict = judge(beats, status.backlog, health_limits(settings), now)
     if not verdict.healthy:
         raise _fail(verdict.line)
     typer.echo(f"{verdict.line}; database {_shown_url(url)}")

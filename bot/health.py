@@ -25,8 +25,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from db.heartbeat import Backlog, HeartbeatRow
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 # Roles a process runs as: everything, or one side (several processes on one database).
 INGEST_ROLES = frozenset({"all", "ingest"})
@@ -47,9 +51,10 @@ class HealthLimits:
     heartbeat_stale: timedelta = timedelta(seconds=BEAT_EVERY * HEARTBEAT_STALE_BEATS)
 
 
-def health_limits(*, poll_interval: float, feed_deadline: float) -> HealthLimits:
-    """The limits for POLL_INTERVAL and FEED_DEADLINE (seconds)."""
-    return HealthLimits(ingest_stale=timedelta(seconds=2 * poll_interval + feed_deadline))
+def health_limits(settings: Settings) -> HealthLimits:
+    """The limits for the settings' POLL_INTERVAL and FEED_DEADLINE."""
+    stale = 2 * settings.poll_interval + settings.feed_deadline
+    return HealthLimits(ingest_stale=timedelta(seconds=stale))
 
 
 @dataclass(frozen=True, slots=True)

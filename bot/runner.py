@@ -72,10 +72,10 @@ async def run_terminal(ctx: AppContext) -> None:
     out.print(NO_TOKEN_HINT, highlight=False)
     out.print(f"polling feeds every {ctx.settings.poll_interval:g}s; Ctrl-C stops", highlight=False)
     monitor = terminal_monitor(ctx)
+    probes = serve_probes(monitor, ctx.settings)
     await monitor.start()
     stop = asyncio.Event()
     beats = asyncio.create_task(monitor.run(stop), name="heartbeat")
-    probes = serve_probes(monitor, ctx.settings)
     try:
         while True:
             report = await monitor.run_pass(ctx.ingestor, now=datetime.now(UTC))
@@ -90,10 +90,7 @@ async def run_terminal(ctx: AppContext) -> None:
 
 def terminal_monitor(ctx: AppContext) -> Monitor:
     """Without Telegram the process only ingests: its heartbeat says so (role ``ingest``)."""
-    settings = ctx.settings
-    limits = health_limits(
-        poll_interval=settings.poll_interval, feed_deadline=settings.feed_deadline
-    )
+    limits = health_limits(ctx.settings)
     return Monitor(ctx.sessions, Metrics(), role="ingest", limits=limits, clock=utc_now)
 
 

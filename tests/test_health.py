@@ -20,7 +20,7 @@ from db import heartbeat
 from db.heartbeat import Backlog, HeartbeatRow, PassCounts, Process
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
-LIMITS = health_limits(poll_interval=600, feed_deadline=180)  # 23 minutes for ingest
+LIMITS = HealthLimits(ingest_stale=timedelta(minutes=23))  # the default settings
 NOTHING_DUE = Backlog(pending=0, oldest_due_at=None)
 
 
@@ -148,8 +148,10 @@ def test_the_verdict_is_one_line_saying_why(
 def test_ingest_may_take_two_poll_intervals_and_a_feed_deadline(
     poll_interval: float, feed_deadline: float, ingest_stale: timedelta
 ) -> None:
-    limits = health_limits(poll_interval=poll_interval, feed_deadline=feed_deadline)
-    assert limits == HealthLimits(ingest_stale=ingest_stale)
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, poll_interval=poll_interval, feed_deadline=feed_deadline)
+    assert health_limits(settings) == HealthLimits(ingest_stale=ingest_stale)
 
 
 def test_a_check_judges_its_own_hosts_processes_else_the_freshest_of_each_role() -> None:
