@@ -3,7 +3,8 @@ and the metrics it counts, each event fed in from one place.
 
 ``Monitor`` is made once per process (by the app factory, or the terminal runner):
 
-- ``start()``: the process's row (host, role, pid, start time);
+- ``start()``: the process's row (host, role, pid, start time), and rows of processes
+  gone for a week dropped;
 - ``run_pass(ingestor, now=)``: an ingest pass, then (``pass_done``) its metrics and one
   upsert of its figures;
 - ``run(stop)``: a beat every ``BEAT_EVERY`` seconds until ``stop``, one upsert with the
@@ -24,7 +25,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.health import BEAT_EVERY, HealthLimits, Verdict, judge
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from bot.ingest import Ingestor, PassReport
 
 log = logging.getLogger(__name__)
+# A heartbeat not written for this long is of a process that is gone (a replaced container).
+FORGET_AFTER = timedelta(days=7)
 
 
 class Monitor:
@@ -80,11 +83,14 @@ class Monitor:
         self._outage.succeeded()
 
     async def start(self) -> None:
+        """The process's first beat; heartbeats of processes gone for a week are dropped."""
         now = self._clock()
-        await self._write(
-            "start",
-            lambda s: heartbeat.record_start(s, self.process, now=now),
-        )
+
+        async def write(session: AsyncSession) -> None:
+            await heartbeat.forget_before(session, now - FORGET_AFTER)
+            await heartbeat.record_start(session, self.process, now=now)
+
+        await self._write("start", write)
 
     async def pass_done(
         self, report: PassReport, *, started: datetime, finished: datetime, seconds: float

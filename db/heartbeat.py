@@ -1,7 +1,8 @@
 """Heartbeats: what each running process last said about itself (the ``heartbeats`` table),
 and the outbox figures a health check reads beside them. Plain records in and out.
 
-A process writes one upsert per beat (``record_start``, ``record_pass``, ``record_outbox``);
+A process writes one upsert per beat (``record_start``, ``record_pass``, ``record_outbox``)
+and drops the rows of processes long gone (``forget_before``);
 ``sciforum health`` reads through a plain sync connection (``read_status``), so that command
 loads SQLAlchemy's core alone: the tables here are lightweight ``sa.table`` views of
 db.models' (no SQLModel import), and times are converted to and from naive UTC by hand as
@@ -169,6 +170,17 @@ async def _write(
 async def record_start(session: AsyncSession, process: Process, *, now: datetime) -> None:
     """A process (re)started: its pid and start time; the last pass and send are kept."""
     await _write(session, process, {"started_at": now}, now=now)
+
+
+async def forget_before(session: AsyncSession, moment: datetime) -> int:
+    """Delete the heartbeats not written since ``moment`` (processes long gone: each new
+    container has a new host name); how many."""
+
+    def forget(sync: Session) -> int:
+        stmt = _HEARTBEATS.delete().where(_HEARTBEATS.c.updated_at < _naive(moment))
+        return int(sync.connection().execute(stmt).rowcount)
+
+    return await session.run_sync(forget)
 
 
 async def record_pass(

@@ -220,6 +220,19 @@ async def test_a_heartbeat_keeps_the_last_pass_and_send_across_a_restart(session
     )
 
 
+async def test_heartbeats_not_written_since_a_moment_are_forgotten(sessions: Any) -> None:
+    from db.engine import transaction
+
+    async with transaction(sessions) as s:
+        await heartbeat.record_start(s, Process("old-container", "all", 1), now=ago(days=8))
+        await heartbeat.record_start(s, Process("new-container", "all", 1), now=NOW)
+    async with transaction(sessions) as s:
+        assert await heartbeat.forget_before(s, ago(days=7)) == 1
+    async with sessions() as s:
+        (row,) = (await heartbeat.load_status(s, now=NOW)).beats
+    assert row.host == "new-container"
+
+
 async def test_a_pass_before_any_start_makes_the_row_starting_then(sessions: Any) -> None:
     from db.engine import transaction
 
