@@ -13,13 +13,19 @@ everyday case, where start-up finds the schema current and does not load Alembic
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+from db import heartbeat
+from db.engine import create_engine, session_factory, transaction
 
 # The goal for the commands a person types to look around (not for `run`, which loads
 # everything on purpose).
@@ -50,6 +56,19 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
     return elapsed, usage.ru_maxrss / 1024  # Linux reports kilobytes
 
 
+def _write_heartbeat(url: str) -> None:
+    async def beat() -> None:
+        engine = create_engine(url)
+        process = heartbeat.Process(socket.gethostname(), "all", os.getpid())
+        try:
+            async with transaction(session_factory(engine)) as session:
+                await heartbeat.record_start(session, process, now=datetime.now(UTC))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(beat())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -67,6 +86,8 @@ def main() -> None:
         subprocess.run(
             [*sciforum, "db", "upgrade"], env=env, cwd=cwd, check=True, capture_output=True
         )
+        # A running process's heartbeat: `health` then judges it as in production (exit 0).
+        _write_heartbeat(env["DATABASE_URL"])
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "sciforum --help": [*sciforum, "--help"],

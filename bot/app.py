@@ -27,9 +27,13 @@ from bot.context import AppContext
 from bot.delivery import ChatPacer, Outbox, RateLimits, SendBudget
 from bot.dressing import Dresser
 from bot.errors import BotError
+from bot.health import health_limits
 from bot.i18n import LANGUAGES, N_, language_of, translator
 from bot.ingest import PassReport
+from bot.metrics import CommandTimer, Metrics
+from bot.monitoring import Monitor
 from bot.outage import OutageLog, UpdatesRequest
+from bot.probes import serve_probes
 from bot.replies import ReplyLimiter
 from bot.routing import send_due_digests
 from bot.services import SERVICES_KEY, Services, services, utc_now
@@ -55,6 +59,7 @@ OUTBOX_BOT_KEY = "outbox_bot"
 REPLIES_KEY = "replies"  # the ReplyLimiter, for its counters
 THROTTLE_KEY = "throttle"
 OUTAGE_KEY = "outage"  # the Bot API OutageLog: getUpdates and polling errors report to it
+MONITOR_KEY = "monitor"  # the heartbeat and the metrics (bot.monitoring)
 # On stop, seconds the outbox and broadcast followers get to record the sends in flight
 # before they are cancelled (docker-compose.yml's stop_grace_period allows for it).
 STOP_SENDS_TIMEOUT = 15.0
@@ -66,6 +71,12 @@ ROUTE_EVERY = 5.0
 def runtime(app: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
     found = app.bot_data[RUNTIME_KEY]
     assert isinstance(found, Runtime)
+    return found
+
+
+def monitor(app: Application[Any, Any, Any, Any, Any, Any]) -> Monitor:
+    found = app.bot_data[MONITOR_KEY]
+    assert isinstance(found, Monitor)
     return found
 
 
@@ -112,6 +123,11 @@ def build_application(
     budget = SendBudget(limits.outbox_per_second)
     pacer = ChatPacer(limits)
     replies = ReplyLimiter(budget, pacer, limits=limits)
+    # This app's own metrics registry (tests run several apps in one process).
+    metrics = Metrics()
+    known = frozenset(
+        name for name, _ in [*handlers.COMMANDS, *handlers.ADMIN_COMMANDS, *admin.COMMANDS]
+    )
     outbox_bot = Bot(
         token,
         base_url=f"{api}/bot",
@@ -128,7 +144,7 @@ def build_application(
         # Commands keep being answered while a long handler (e.g. /addfeed) waits on HTTP,
         # or a reply waits for its chat's next slot (a group's can be a minute away): the
         # throttle bounds how many of those one user can start.
-        .concurrent_updates(64)
+        .concurrent_updates(CommandTimer(64, metrics, known=known))
         .rate_limiter(replies)
         .build()
     )
@@ -147,6 +163,14 @@ def build_application(
     app.bot_data[RUNTIME_KEY] = Runtime(on_report=on_report)
     app.bot_data["ingestor"] = ctx.ingestor
     app.bot_data[OUTAGE_KEY] = outage
+    app.bot_data[MONITOR_KEY] = Monitor(
+        ctx.sessions,
+        metrics,
+        role="all" if ingest else "bot",
+        limits=health_limits(settings),
+        clock=clock,
+        outbox=outbox,
+    )
     # The ingestor routes as each feed is stored: the outbox wakes for what it routed.
     ctx.ingestor.on_routed = lambda _routed: outbox.wake()
     # Before any handler does work: a user (or group) over its limits is stopped there.
@@ -190,6 +214,8 @@ async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> No
     await app.bot_data[OUTBOX_BOT_KEY].initialize()
     await register_commands(app)
     run.tasks.append(asyncio.create_task(svc.outbox.run(run.stop), name="outbox"))
+    await monitor(app).start()
+    run.tasks.append(asyncio.create_task(monitor(app).run(run.stop), name="heartbeat"))
     run.tasks.extend(await resume_broadcasts(app.bot, svc.sessions, clock=svc.clock))
 
 
@@ -253,7 +279,7 @@ async def ingest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     async with run.ingest_lock:
         now = svc.clock()
         ingestor = context.bot_data["ingestor"]
-        report: PassReport = await ingestor.run_pass(now=now)
+        report = await monitor(context.application).run_pass(ingestor, now=now)
         if run.on_report is not None:
             run.on_report(report)
 
@@ -302,6 +328,8 @@ async def run_bot(ctx: AppContext, *, announce: Callable[[str], None], ingest: b
     except (NetworkError, TimedOut) as exc:
         raise BotError(f"cannot reach the Bot API at {api}: {exc}") from None
     async with app:
+        # A taken METRICS_PORT stops the start here, before any background work begins.
+        probes = serve_probes(monitor(app), settings)
         await app.start()
         await start_background(app)
         assert app.updater is not None
@@ -334,5 +362,7 @@ async def run_bot(ctx: AppContext, *, announce: Callable[[str], None], ingest: b
         finally:
             if app.updater.running:
                 await app.updater.stop()
+            if probes is not None:
+                await probes.stop()
             await stop_background(app)
             await app.stop()

@@ -471,23 +471,36 @@ def preview(
 
 @app.command()
 def health() -> None:
-    """Check that the database answers; one line, exit 0 if it does, 1 if not (HEALTHCHECK)."""
-    from bot.settings import load_settings
-    from db.engine import ping, sqlite_file
-    from db.errors import DatabaseError, StorageError
+    """Check that the database answers and that ingest and delivery move (the running
+    process's heartbeat); one line, exit 0 if healthy, 1 if not (the image's HEALTHCHECK)."""
+    import socket
+    from functools import partial
 
+    from bot.health import health_limits, judge, pick_beats
+    from bot.settings import load_settings
+    from db.engine import read_sync, sqlite_file
+    from db.errors import DatabaseError, StorageError
+    from db.heartbeat import read_status
+
+    now = _now()
     try:
-        url = load_settings().database_url
+        settings = load_settings()
+        url = settings.database_url
         path = sqlite_file(url)
         if path is not None and not path.is_file():
             # Connecting would create an empty file; `sciforum run` creates the database.
             raise _fail(f"no database file at {path}")
-        ping(url, connect_timeout=HEALTH_CONNECT_TIMEOUT)
+        read = partial(read_status, now=now)
+        status = read_sync(url, read, connect_timeout=HEALTH_CONNECT_TIMEOUT)
     except StorageError as exc:
         raise _fail(f"database unreachable: {exc}") from None
     except (BotError, DatabaseError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"ok: database answers ({_shown_url(url)})")
+    beats = pick_beats(status.beats, host=socket.gethostname())
+    verdict = judge(beats, status.backlog, health_limits(settings), now)
+    if not verdict.healthy:
+        raise _fail(verdict.line)
+    typer.echo(f"{verdict.line}; database {_shown_url(url)}")
 
 
 def main() -> None:

@@ -342,6 +342,7 @@ class Outbox:
         self._idle_poll = idle_poll
         self._grace = shutdown_grace
         self._stats = OutboxStats()
+        self.last_sent_at: datetime | None = None  # when a send was last confirmed (health)
         # A database outage is logged when it starts and when it ends, not per retry.
         self._db_outage = OutageLog("database")
         self._pacer = pacer or ChatPacer(limits)
@@ -693,6 +694,8 @@ class Outbox:
                 await asyncio.sleep(0.2 * attempt)
                 continue
             self._db_outage.succeeded()
+            if counts.sent:
+                self.last_sent_at = now
             for name in ("sent", "retried", "failed", "blocked", "migrated"):
                 setattr(self._stats, name, getattr(self._stats, name) + getattr(counts, name))
             return

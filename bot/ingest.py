@@ -104,6 +104,7 @@ class NewArticle:
 @dataclass
 class PassReport:
     checked: int = 0
+    fetched: int = 0  # polls that brought a feed document
     not_modified: int = 0
     failed: int = 0
     disabled: int = 0
@@ -419,6 +420,7 @@ class Ingestor:
         elif isinstance(outcome, NotModified):
             report.not_modified += 1
         else:
+            report.fetched += 1
             for warning in outcome.feed.warnings:
                 log.info("feed %s: %s", feed.url, warning, extra=_about(feed))
         if intent.url:

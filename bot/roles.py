@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args
 from bot.context import AppContext
 from bot.errors import RoleError
 from bot.ingest import PassReport
+from bot.monitoring import Monitor
 from db import leases
 from db.engine import is_sqlite, reading
 from db.errors import StorageError
@@ -70,22 +71,21 @@ async def run_ingest_worker(
     *,
     batch: int = CLAIM_BATCH,
     on_report: Callable[[PassReport], None] | None = None,
+    monitor: Monitor | None = None,
 ) -> None:
     """Claim and poll due feeds until cancelled: at once again while the batches come back
-    full, otherwise after a sleep until the next feed can be claimed."""
+    full, otherwise after a sleep until the next feed can be claimed. With a ``monitor``,
+    each pass also makes its metrics and heartbeat (the pass logs its own summary line)."""
     ingestor = ctx.ingestor
     log.info("ingest worker %s: polling feeds (batches of %d)", ingestor.owner, batch)
     while True:
-        report = await ingestor.run_pass(now=datetime.now(UTC), batch=batch)
+        now = datetime.now(UTC)
+        if monitor is None:
+            report = await ingestor.run_pass(now=now, batch=batch)
+        else:
+            report = await monitor.run_pass(ingestor, now=now, batch=batch)
         if on_report is not None:
             on_report(report)
-        if report.claimed:
-            log.info(
-                "ingest worker: %d feeds polled, %d new articles, %d failed",
-                report.checked,
-                len(report.new_articles),
-                report.failed,
-            )
         if report.claimed >= batch:
             continue
         now = datetime.now(UTC)

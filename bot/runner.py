@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from rich.console import Console
@@ -16,9 +17,14 @@ from rich.markup import escape
 from bot.app import run_bot
 from bot.catalog import seed_feeds
 from bot.context import AppContext, open_context
+from bot.health import health_limits
 from bot.ingest import PassReport
+from bot.metrics import Metrics
+from bot.monitoring import Monitor
+from bot.probes import serve_probes
 from bot.render import card_from_article, render_card_text
 from bot.roles import Role, check_role, run_ingest_worker, send_alone
+from bot.services import utc_now
 from bot.settings import Settings
 from bot.terminal import (
     Stored,
@@ -77,13 +83,38 @@ async def seconds_to_sleep(ctx: AppContext, now: datetime) -> float:
 async def run_terminal(ctx: AppContext, out: Console) -> None:
     out.print(NO_TOKEN_HINT, highlight=False)
     out.print(f"polling feeds every {ctx.settings.poll_interval:g}s; Ctrl-C stops", highlight=False)
-    while True:
-        report = await ctx.ingestor.run_pass(now=datetime.now(UTC))
-        await print_report(ctx, report, out)
-        now = datetime.now(UTC)
-        wait = await seconds_to_sleep(ctx, now)
-        out.print(next_check_line(now, wait, local_zone(now)), style="dim", highlight=False)
-        await asyncio.sleep(wait)
+    async with monitoring(ctx) as monitor:
+        while True:
+            report = await monitor.run_pass(ctx.ingestor, now=datetime.now(UTC))
+            await print_report(ctx, report, out)
+            now = datetime.now(UTC)
+            wait = await seconds_to_sleep(ctx, now)
+            out.print(next_check_line(now, wait, local_zone(now)), style="dim", highlight=False)
+            await asyncio.sleep(wait)
+
+
+@contextlib.asynccontextmanager
+async def monitoring(ctx: AppContext) -> AsyncIterator[Monitor]:
+    """A process that only ingests (terminal mode, ``--role ingest``): its heartbeat, beaten
+    while it runs, and /healthz and /metrics when METRICS_PORT is set."""
+    monitor = terminal_monitor(ctx)
+    probes = serve_probes(monitor, ctx.settings)
+    await monitor.start()
+    stop = asyncio.Event()
+    beats = asyncio.create_task(monitor.run(stop), name="heartbeat")
+    try:
+        yield monitor
+    finally:
+        stop.set()
+        await beats
+        if probes is not None:
+            await probes.stop()
+
+
+def terminal_monitor(ctx: AppContext) -> Monitor:
+    """Without Telegram the process only ingests: its heartbeat says so (role ``ingest``)."""
+    limits = health_limits(ctx.settings)
+    return Monitor(ctx.sessions, Metrics(), role="ingest", limits=limits, clock=utc_now)
 
 
 async def run_forever(settings: Settings, role: Role = "all") -> None:
@@ -98,7 +129,8 @@ async def run_forever(settings: Settings, role: Role = "all") -> None:
     async with open_context(settings, routing=role != "ingest") as ctx:
         if role == "ingest":  # the bot process seeds the feeds, routes and sends
             out.print(f"ingest worker {ctx.ingestor.owner}; Ctrl-C stops", highlight=False)
-            await run_ingest_worker(ctx)
+            async with monitoring(ctx) as monitor:
+                await run_ingest_worker(ctx, monitor=monitor)
             return
         seeded = await seed_feeds(ctx)
         if seeded:

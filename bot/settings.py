@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     # Processes that summarize articles off the event loop (0: the CPU count).
     summary_workers: int = Field(default=0, ge=0, le=64)
+    # /healthz and /metrics (Prometheus) over HTTP on this port; unset: not served.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_listen: str = "0.0.0.0"  # all interfaces: Prometheus scrapes from elsewhere
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # Chats' own feeds (/sub, OPML import): allowed at all, and how many one chat may follow.
     own_feeds_enabled: bool = True

@@ -8,10 +8,10 @@ that use it, so the sync engine (migrations' fast path, ``sciforum health``) sta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+T = TypeVar("T")
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
@@ -149,12 +150,13 @@ def shown_url(url: str) -> str:
         return url.rsplit("@", maxsplit=1)[-1]
 
 
-def ping(url: str, *, connect_timeout: int) -> None:
-    """Connect and run ``SELECT 1``; StorageError (one line) when the database does not answer."""
+def read_sync(url: str, read: Callable[[sa.Connection], T], *, connect_timeout: int) -> T:
+    """Connect and run ``read`` on a plain sync connection (health checks: no async stack);
+    StorageError (one line) when the database does not answer."""
     engine = create_sync_engine(url, connect_timeout=connect_timeout)
     try:
         with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
+            return read(connection)
     except Exception as exc:
         error = storage_error(exc)
         if error is None:

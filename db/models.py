@@ -1,5 +1,7 @@
 """SQLModel tables: feeds, articles and which feeds carried each article; chats, their
 subscriptions, own feeds, searches and matches; broadcasts and the outbox.
+subscriptions, searches and matches; broadcasts and the outbox; the running processes'
+heartbeats.
 
 Times are stored as naive UTC (SQLite has no time zones) and always handed out as
 aware UTC datetimes by ``UTCDateTime``.
@@ -299,6 +301,31 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_utc_column())
     message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class Heartbeat(SQLModel, table=True):
+    """What a running process last said about itself (``db.heartbeat`` writes and reads it):
+    one row per host and role, overwritten by each beat, read by ``sciforum health``."""
+
+    __tablename__ = "heartbeats"
+
+    host: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    role: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
+    pid: int
+    started_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    # The last ingest pass: when it ran and what it came to.
+    pass_started_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    pass_finished_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    pass_checked: int | None = None
+    pass_not_modified: int | None = None
+    pass_failed: int | None = None
+    pass_new: int | None = None
+    pass_routed: int | None = None
+    pass_errors: int | None = None  # database failures and bugs (feeds not charged)
+    # The outbox: its last confirmed send (kept across restarts) and its pending rows.
+    last_sent_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    outbox_depth: int | None = None
 
 
 def fit_to_columns(

@@ -409,7 +409,7 @@ HEAVY = (
 def test_a_quick_command_imports_only_what_it_uses(
     env: Path, args: list[str], also_absent: tuple[str, ...]
 ) -> None:
-    assert invoke("db", "upgrade")[0] == 0
+    _running(None)
     modules = env / "modules.json"
     dump = f"open({str(modules)!r}, 'w').write(json.dumps(list(sys.modules)))"
     script = "\n".join(
@@ -452,6 +452,28 @@ def _migrated(_monkeypatch: pytest.MonkeyPatch) -> None:
     assert invoke("db", "upgrade")[0] == 0
 
 
+def _running(_monkeypatch: pytest.MonkeyPatch | None) -> None:
+    """As `sciforum run` leaves the database a moment after its start: migrated, and its
+    heartbeat written (tests/test_health.py has the verdicts on other heartbeats)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.context import open_database
+    from bot.settings import load_settings
+    from db import heartbeat
+    from db.engine import transaction
+
+    async def beat() -> None:
+        async with (
+            open_database(load_settings()) as sessions,
+            transaction(sessions) as session,
+        ):
+            process = heartbeat.Process(socket.gethostname(), "ingest", pid=1)
+            await heartbeat.record_start(session, process, now=datetime.now(UTC))
+
+    asyncio.run(beat())
+
+
 def _no_database_yet(_monkeypatch: pytest.MonkeyPatch) -> None:
     pass
 
@@ -472,7 +494,8 @@ def _a_wrong_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("setup", "code", "message"),
     [
-        (_migrated, 0, "ok: database answers (sqlite:///"),
+        (_running, 0, "ok: ingest pid 1 on "),
+        (_migrated, 1, "no heartbeat yet"),
         (_no_database_yet, 1, "no database file at"),
         (_postgresql_not_listening, 1, "database unreachable: connection failed"),
         (_postgresql_without_its_driver, 1, "pip install 'sciforum-digest[postgres]'"),
@@ -499,10 +522,12 @@ def test_health_answers_in_one_line_and_exits_0_only_when_the_database_answers(
 def test_health_is_ok_on_a_reachable_postgresql(
     env: Path, monkeypatch: pytest.MonkeyPatch, postgres_server: PostgresServer
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", postgres_server.url("postgres"))
+    monkeypatch.setenv("DATABASE_URL", postgres_server.create_database("cli_health"))
+    _running(monkeypatch)
     code, out, _ = invoke("health")
     assert code == 0
-    assert out.startswith("ok: database answers (postgresql")
+    assert out.startswith("ok: ingest pid 1 on ")
+    assert "; database postgresql" in out
 
 
 def test_a_postgresql_url_without_the_driver_stops_any_command_with_one_line(
