@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -44,7 +45,7 @@ from bot.routing import route_pending
 from bot.workers import WorkerPool
 from db import articles, queries
 from db.articles import ArticleDraft
-from db.engine import reading, transaction
+from db.engine import reading, session_capacity, transaction
 from db.errors import StorageConflict, StorageError, StorageRefused, StorageUnavailable
 from db.queries import FeedChanges, FeedRow
 from summaries.decisions import (
@@ -84,6 +85,10 @@ FEED_DEADLINE = 180.0
 JOB_TIMEOUT = 30.0
 # Feed states without entries (304s, failures) written per transaction.
 STATE_BATCH = 200
+# Database sessions a pass holds at once (reads, the one writer, routing), at most the
+# pool's capacity: thousands of feeds each opening sessions would wait on the pool past
+# its timeout ("QueuePool limit ... reached"), and the rest of the pool is the bot's.
+DB_SESSIONS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +180,12 @@ class Ingestor:
         feed_deadline: float = FEED_DEADLINE,
         job_timeout: float = JOB_TIMEOUT,
         route: bool = True,
+        db_sessions: int | None = None,
     ) -> None:
         """``executor`` runs the CPU work: a WorkerPool (production: processes), or an
         executor the caller owns; without one it runs in threads. ``route=False`` leaves
-        the stored articles for someone else to route (tests)."""
+        the stored articles for someone else to route (tests). ``db_sessions`` bounds the
+        sessions held at once (default: DB_SESSIONS, or fewer when the pool is smaller)."""
         self._sessions = sessions
         if isinstance(executor, WorkerPool):
             self._pool = executor
@@ -190,6 +197,9 @@ class Ingestor:
         self._job_timeout = job_timeout
         self._routing = route
         self._write_lock = asyncio.Lock()
+        capacity = session_capacity(sessions)
+        bound = db_sessions or min(DB_SESSIONS, capacity or DB_SESSIONS)
+        self._db_gate = asyncio.Semaphore(max(1, bound))
         self._pages = asyncio.Semaphore(PAGE_CONCURRENCY)
         self._dedup = DedupIndex()
         self._dedup_loaded_at: datetime | None = None
@@ -198,6 +208,20 @@ class Ingestor:
         self._route_queued = False
         # Called with the number of new matches after routing made some (the outbox's wake).
         self.on_routed: Callable[[int], None] | None = None
+
+    # ----------------------------------------------------------------- sessions
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        async with self._db_gate, reading(self._sessions) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction; the caller holds the write lock (taken before a gate slot,
+        so the writer never holds a slot while waiting for the lock)."""
+        async with self._db_gate, transaction(self._sessions) as session:
+            yield session
 
     # ----------------------------------------------------------------- the pass
 
@@ -211,7 +235,7 @@ class Ingestor:
     ) -> PassReport:
         report = PassReport()
         try:
-            async with reading(self._sessions) as session:
+            async with self._reading() as session:
                 feeds = await queries.due_feeds(session, now=now, include_all=include_all)
             await self._load_dedup(now)
         except StorageError as exc:
@@ -241,7 +265,7 @@ class Ingestor:
         if loaded is not None and now - loaded <= DEDUP_RELOAD:
             return
         # Rebuilt daily, so a long-running process holds only the window's keys.
-        async with reading(self._sessions) as session:
+        async with self._reading() as session:
             keys = await articles.recent_article_keys(session, since=now - DEDUP_WINDOW)
         self._dedup = DedupIndex()
         for article_id, url, content_hash, simhash in keys:
@@ -364,7 +388,7 @@ class Ingestor:
         guids: set[str] = set()
         urls: dict[str, int] = {}
         hashes: dict[str, int] = {}
-        async with reading(self._sessions) as session:
+        async with self._reading() as session:
             if outcome.moved_to and outcome.moved_to != feed.url:
                 other = await queries.feed_id_by_url(session, outcome.moved_to)
                 moved_onto = other if other != feed.id else None
@@ -506,7 +530,7 @@ class Ingestor:
         """The feed's state, relinks and new entries in one transaction; None when the feed
         was removed meanwhile (nothing is stored for it)."""
         added: list[tuple[int, _Candidate]] = []
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             if not await queries.update_feed(
                 session, feed.id, changes, add_error=intent.counts_error
             ):
@@ -535,7 +559,7 @@ class Ingestor:
         added: list[tuple[int, _Candidate]] = []
         for cand in candidates:
             try:
-                async with transaction(self._sessions) as session:
+                async with self._transaction() as session:
                     article_id, is_new = await self._add(
                         session, feed, cand, now=now, announce=intent.announce
                     )
@@ -546,7 +570,7 @@ class Ingestor:
                 report.entry_failures += 1
                 report.errors.append((feed.url, f"entry {cand.entry.guid[:100]} refused: {exc}"))
                 log.warning("feed %s: entry %s not stored: %s", feed.url, cand.entry.guid, exc)
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             if await queries.update_feed(session, feed.id, changes, add_error=intent.counts_error):
                 await self._relink(session, feed, intent, now=now)
         return added
@@ -604,7 +628,7 @@ class Ingestor:
         if not unsaved:
             return
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
+            async with self._write_lock, self._transaction() as session:
                 for feed, changes, add_error in unsaved:
                     await queries.update_feed(session, feed.id, changes, add_error=add_error)
         except StorageError as exc:
@@ -619,7 +643,7 @@ class Ingestor:
         intent = decide(_state(feed), failure, now=now, policy=self._policy)
         self._count(feed, failure, intent, report)
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
+            async with self._write_lock, self._transaction() as session:
                 await queries.update_feed(session, feed.id, _changes(intent), add_error=True)
         except StorageError as exc:
             log.warning("feed %s: its failure could not be recorded either: %s", feed.url, exc)
@@ -632,7 +656,7 @@ class Ingestor:
             "last_error": f"internal error (a bug, logged): {type(exc).__name__}: {exc}"[:1000],
         }
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
+            async with self._write_lock, self._transaction() as session:
                 await queries.update_feed(session, feed.id, changes)
         except StorageError as error:
             log.warning("feed %s: could not record the bug either: %s", feed.url, error)
@@ -652,7 +676,9 @@ class Ingestor:
         async with self._route_lock:
             self._route_queued = False
             try:
-                routed = await route_pending(self._sessions, now=now)
+                # Routing writes: it is the one writer meanwhile (SQLite has one).
+                async with self._write_lock, self._db_gate:
+                    routed = await route_pending(self._sessions, now=now)
             except StorageError as exc:
                 if report is not None:
                     report.storage_errors += 1
