@@ -61,7 +61,7 @@ from summaries.decisions import (
     entry_fingerprint,
     failure_of,
 )
-from summaries.dedup import DedupIndex, simhash_of
+from summaries.dedup import MAX_ITEMS, DedupIndex, simhash_of
 from summaries.enrichment import Enrichment, enrich
 from summaries.errors import ExtractError, FeedParseError, FetchError
 from summaries.extract import extract_article
@@ -72,7 +72,8 @@ from summaries.text import content_fingerprint
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# How far back the in-memory dedup index reaches when a pass starts.
+# How far back the in-memory dedup index reaches when a pass starts (at most its
+# MAX_ITEMS newest articles; the database still knows every URL).
 DEDUP_WINDOW = timedelta(days=14)
 DEDUP_RELOAD = timedelta(days=1)
 # Fetched article pages at once, across all feeds and per feed (the fetcher also limits
@@ -266,7 +267,9 @@ class Ingestor:
             return
         # Rebuilt daily, so a long-running process holds only the window's keys.
         async with self._reading() as session:
-            keys = await articles.recent_article_keys(session, since=now - DEDUP_WINDOW)
+            keys = await articles.recent_article_keys(
+                session, since=now - DEDUP_WINDOW, limit=MAX_ITEMS
+            )
         self._dedup = DedupIndex()
         for article_id, url, content_hash, simhash in keys:
             self._dedup.add(article_id, url=url, content_hash=content_hash, simhash=simhash)
