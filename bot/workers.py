@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -33,6 +34,8 @@ T = TypeVar("T")
 
 # Seconds close() lets the running jobs finish before their processes are killed.
 CLOSE_GRACE = 2.0
+# What the BLAS builds numpy may use read for their thread count.
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # Tries of a job whose pool broke under it (another job's crash or time-out) before it is
 # given up as the crash's cause.
 _TRIES = 2
@@ -45,6 +48,12 @@ def ignore_stop_signals() -> None:
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
+    # Each worker is one lane of the pool's parallelism: a BLAS thread pool per worker
+    # (numpy's matrix products in the summarizer) only fights the other workers and the
+    # event loop for the same cores (5x slower similarity matrices on a busy 2-core
+    # machine). Spawned workers inherit the environment; an explicit setting wins.
+    for name in _BLAS_THREADS:
+        os.environ.setdefault(name, "1")
     # spawn, not fork: the parent has threads (aiosqlite, the resolver) a fork would copy.
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=ignore_stop_signals

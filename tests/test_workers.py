@@ -94,3 +94,15 @@ async def test_without_processes_jobs_run_in_threads_under_the_same_limit() -> N
     assert await workers.run(partial(nap, 0), timeout=5) == os.getpid()
     with pytest.raises(JobTimeout):
         await workers.run(partial(nap, 2), timeout=0.2)
+
+
+def _blas_threads() -> str | None:
+    return os.environ.get("OPENBLAS_NUM_THREADS")
+
+
+async def test_worker_processes_keep_numpy_to_one_thread_each() -> None:
+    pool = WorkerPool(1)
+    try:
+        assert await pool.run(_blas_threads, timeout=60) == "1"
+    finally:
+        pool.close()
