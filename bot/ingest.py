@@ -61,13 +61,12 @@ from summaries.decisions import (
     entry_fingerprint,
     failure_of,
 )
-from summaries.dedup import MAX_ITEMS, DedupIndex, simhash_of
+from summaries.dedup import MAX_ITEMS, DedupIndex, dedup_keys
 from summaries.enrichment import Enrichment, enrich
 from summaries.errors import ExtractError, FeedParseError, FetchError
 from summaries.extract import extract_article
 from summaries.feeds import ParsedEntry, ParsedFeed, parse_feed
 from summaries.fetch import Fetcher
-from summaries.text import content_fingerprint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -603,8 +602,11 @@ class Ingestor:
         """Insert the candidate, or link it to the article it duplicates: (article id,
         whether it is new)."""
         entry = cand.entry
-        content_hash = content_fingerprint(f"{entry.title}\n{cand.text}")
-        simhash = simhash_of(cand.text)
+        found = cand.enrichment
+        if found is not None and found.content_hash is not None:
+            content_hash, simhash = found.content_hash, found.simhash  # a worker's work
+        else:
+            content_hash, simhash = dedup_keys(entry.title, cand.text)
         existing = self._dedup.find(url=entry.url, content_hash=content_hash, simhash=simhash)
         if existing is None and entry.url:
             existing = await articles.article_id_by_url(session, entry.url)

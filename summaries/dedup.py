@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from simhash import Simhash, SimhashIndex
 
+from summaries.text import content_fingerprint
+
 # Short texts (teasers) share too many shingles by chance to call them near-duplicates.
 MIN_WORDS = 60
 # Bits that may differ between near-duplicates. Manku et al. use 3 of 64 for whole web
@@ -41,6 +43,11 @@ def simhash_of(text: str) -> int | None:
         return None
     shingles = [" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
     return to_signed(Simhash(shingles).value)
+
+
+def dedup_keys(title: str, text: str) -> tuple[str, int | None]:
+    """An article's exact key (the content hash of title and text) and its simhash."""
+    return content_fingerprint(f"{title}\n{text}"), simhash_of(text)
 
 
 def to_signed(value: int) -> int:
