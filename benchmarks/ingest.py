@@ -35,24 +35,18 @@ from email.utils import format_datetime
 from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
-
-import httpx
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import bot.app  # noqa: F401  -- the bot's own modules count in its memory, as in sciforum run
-from bot.ingest import Ingestor
-from bot.workers import WorkerPool
-from db import queries
-from db.engine import create_engine, session_factory
-from db.migrate import upgrade
-from summaries.enrichment import enrich
-from summaries.extract import extract_article
-from summaries.feeds import parse_feed
-from summaries.fetch import Fetcher, FetchLimits
-from tests.feedserver import FeedServer
+if TYPE_CHECKING:
+    import psutil
+
+# The app's modules are imported where they are used, not here: worker processes are
+# spawned, and a spawned process imports the main module again. Imported here, they would
+# count in every worker's memory, which ``sciforum run``'s workers do not carry (its main
+# module is the light CLI).
 
 WORDS = [
     "researchers",
@@ -159,6 +153,8 @@ def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes
 def serve(feeds: int, entries: int, conn: Connection) -> None:
     """The feed server's process: answers "count" (TCP connections accepted since the last
     "reset") and "reset" until "stop"."""
+    from tests.feedserver import FeedServer  # noqa: PLC0415
+
     with FeedServer() as server:
         for path, (body, content_type) in build_site(feeds, entries).items():
             etag = f'"{hash(path) & 0xFFFFFF:x}"' if path.endswith("feed.xml") else None
@@ -187,15 +183,20 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def processes(self) -> list[psutil.Process]:
+        import psutil  # noqa: PLC0415
+
         me = psutil.Process()
         return [me, *(p for p in me.children(recursive=True) if p.pid != self._excluded)]
 
     def each(self) -> list[int]:
         """RSS of this process, then of each child."""
+        import psutil  # noqa: PLC0415
+
         sizes = []
         for process in self.processes():
             with contextlib.suppress(psutil.NoSuchProcess):
-                sizes.append(process.memory_info().rss)
+                if process.status() != psutil.STATUS_ZOMBIE:  # a replaced worker, not reaped
+                    sizes.append(process.memory_info().rss)
         return sizes
 
     def total(self) -> int:
@@ -203,6 +204,8 @@ class MemorySampler:
 
     def children_cpu(self) -> float:
         """CPU seconds the children (the workers) have used so far."""
+        import psutil  # noqa: PLC0415
+
         seconds = 0.0
         for process in self.processes()[1:]:
             with contextlib.suppress(psutil.NoSuchProcess):
@@ -225,6 +228,10 @@ class MemorySampler:
 
 def work_cpu(feed: bytes, pages: Sequence[bytes], now: datetime) -> float:
     """CPU seconds of the work itself for one feed and its pages: parse, extract, enrich."""
+    from summaries.enrichment import enrich  # noqa: PLC0415
+    from summaries.extract import extract_article  # noqa: PLC0415
+    from summaries.feeds import parse_feed  # noqa: PLC0415
+
     started = time.process_time()
     parsed = parse_feed(feed, url="http://127.0.0.1/f0/feed.xml", now=now)
     for entry, page in zip(parsed.entries, pages, strict=False):
@@ -237,6 +244,8 @@ def work_cpu(feed: bytes, pages: Sequence[bytes], now: datetime) -> float:
 
 async def raw_polls(urls: list[str], etags: dict[str, str], per_host: int) -> float:
     """Seconds plain httpx takes for the same conditional GETs, ``per_host`` at a time."""
+    import httpx  # noqa: PLC0415
+
     limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
     started = time.perf_counter()
     async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
@@ -258,6 +267,14 @@ def _mb(value: float) -> str:
 async def bench(
     args: argparse.Namespace, url: str, port: int, server: Connection, server_pid: int
 ) -> None:
+    import bot.app  # noqa: F401, PLC0415  -- the bot's modules count in its memory, as in sciforum run
+    from bot.ingest import Ingestor  # noqa: PLC0415
+    from bot.workers import WorkerPool  # noqa: PLC0415
+    from db import queries  # noqa: PLC0415
+    from db.engine import create_engine, session_factory  # noqa: PLC0415
+    from db.migrate import upgrade  # noqa: PLC0415
+    from summaries.fetch import Fetcher, FetchLimits  # noqa: PLC0415
+
     upgrade(url)
     engine = create_engine(url)
     sessions = session_factory(engine)
@@ -312,7 +329,8 @@ async def bench(
     print(
         f"pass 1 (all new)    {articles} articles in {new_seconds:.1f} s = "
         f"{articles / new_seconds:.0f} new articles/s ({first.page_fetches} pages fetched, "
-        f"{first.failed} feeds failed, {first.storage_errors} storage errors, {first.bugs} bugs)"
+        f"{first.failed} feeds failed, {first.storage_errors} storage errors, {first.bugs} bugs, "
+        f"{first.page_failures} pages and {first.enrich_failures} summaries failed)"
     )
     print(
         f"CPU per article     {per_article * 1000:.1f} ms in all = {work * 1000:.1f} ms parse + "
