@@ -386,12 +386,15 @@ class Ingestor:
         """What storage knows about this poll's URL and entries (read in a fresh session)."""
         if isinstance(outcome, Failed):
             return Seen()
+        moved = bool(outcome.moved_to and outcome.moved_to != feed.url)
+        if not moved and not (isinstance(outcome, Fetched) and outcome.feed.entries):
+            return Seen()  # a 304 that stays put: nothing to ask (no session for 10,000 of them)
         moved_onto: int | None = None
         guids: set[str] = set()
         urls: dict[str, int] = {}
         hashes: dict[str, int] = {}
         async with self._reading() as session:
-            if outcome.moved_to and outcome.moved_to != feed.url:
+            if moved and outcome.moved_to:
                 other = await queries.feed_id_by_url(session, outcome.moved_to)
                 moved_onto = other if other != feed.id else None
             if isinstance(outcome, Fetched) and outcome.feed.entries:
