@@ -637,8 +637,9 @@ class Ingestor:
             return
         try:
             async with self._write_lock, self._transaction() as session:
-                for feed, changes, add_error in unsaved:
-                    await queries.update_feed(session, feed.id, changes, add_error=add_error)
+                await queries.update_feeds(
+                    session, [(feed.id, changes, add_error) for feed, changes, add_error in unsaved]
+                )
         except StorageError as exc:
             # The feeds keep their old state and are polled again: nothing is charged.
             report.storage_errors += 1
