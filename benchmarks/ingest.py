@@ -292,7 +292,7 @@ async def bench(
     feed = site["/f0/feed.xml"][0]
     pages = [site[f"/f0/a{e}.html"][0] for e in range(args.entries)]
     samples = [await pool.run(partial(work_cpu, feed, pages, now)) for _ in range(3)]
-    work = min(samples) / args.entries
+    work = min(samples) / max(args.entries, 1)
     with MemorySampler(server_pid) as memory:
         workers_cpu = memory.children_cpu()
         cpu = time.process_time()
@@ -332,12 +332,15 @@ async def bench(
         f"{first.failed} feeds failed, {first.storage_errors} storage errors, {first.bugs} bugs, "
         f"{first.page_failures} pages and {first.enrich_failures} summaries failed)"
     )
-    print(
-        f"CPU per article     {per_article * 1000:.1f} ms in all = {work * 1000:.1f} ms parse + "
-        f"extract + enrich + {overhead * 1000:.1f} ms pipeline "
-        f"(overhead {overhead / work:.2f}x the work; "
-        f"main process {main_cpu / max(articles, 1) * 1000:.1f} ms)"
-    )
+    cpu_line = "CPU per article     no articles (--entries 0)"
+    if articles:
+        cpu_line = (
+            f"CPU per article     {per_article * 1000:.1f} ms in all = {work * 1000:.1f} ms "
+            f"parse + extract + enrich + {overhead * 1000:.1f} ms pipeline "
+            f"(overhead {overhead / work:.2f}x the work; "
+            f"main process {main_cpu / articles * 1000:.1f} ms)"
+        )
+    print(cpu_line)
     print(
         f"RSS, all processes  peak {_mb(peak)} during pass 1, settled {_mb(sum(settled))} "
         f"after it ({' + '.join(_mb(size) for size in settled)})"
