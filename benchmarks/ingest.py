@@ -1,12 +1,19 @@
 """Ingestion benchmark: N feeds x M entries (with full-text pages) from loopback into the DB.
 
-Prints new articles per second for the first pass (every entry new, every teaser's page
-fetched and extracted), feed polls per second for a second pass where every feed answers
-304, and the ingesting process's peak RSS. The feed server runs in a child process so it
-does not share the ingester's CPU time or memory figures.
+Prints, in one run:
 
-    .venv/bin/python benchmarks/ingest.py                 # 500 feeds x 20 entries, SQLite
-    .venv/bin/python benchmarks/ingest.py --feeds 50      # a quick look
+- pass 1 (every entry new, every teaser's page fetched and extracted): new articles per
+  second, and the CPU the pipeline spends per article beside the work itself (parse the
+  feed, extract the page, enrich), measured in the same run on a sample in a worker;
+- the RSS of every process of the app (this one and its workers; the feed server is
+  another process and not counted), peak during pass 1 and settled after it;
+- pass 2 (every feed answers 304) at the default fetch limits, against plain httpx doing the
+  same conditional GETs with the same per-host concurrency, and the TCP connections each
+  opened.
+
+    .venv/bin/python benchmarks/ingest.py                         # 500 feeds x 20 entries
+    .venv/bin/python benchmarks/ingest.py --feeds 50              # 1,000 articles: memory
+    .venv/bin/python benchmarks/ingest.py --feeds 10000 --entries 1   # a first pass at scale
     .venv/bin/python benchmarks/ingest.py --database-url postgresql://...
 """
 
@@ -14,27 +21,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import multiprocessing
 import random
-import resource
 import sys
 import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from multiprocessing import get_context
+from functools import partial
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.ingest import Ingestor
-from db import queries
-from db.engine import create_engine, session_factory
-from db.migrate import upgrade
-from summaries.fetch import Fetcher, FetchLimits
-from tests.feedserver import FeedServer
+if TYPE_CHECKING:
+    import psutil
+
+# The app's modules are imported where they are used, not here: worker processes are
+# spawned, and a spawned process imports the main module again. Imported here, they would
+# count in every worker's memory, which ``sciforum run``'s workers do not carry (its main
+# module is the light CLI).
 
 WORDS = [
     "researchers",
@@ -138,58 +150,221 @@ def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes
     return routes
 
 
-def serve(
-    feeds: int, entries: int, port_queue: multiprocessing.Queue[int], stop: multiprocessing.Event
-) -> None:  # type: ignore[type-arg]
+def serve(feeds: int, entries: int, conn: Connection) -> None:
+    """The feed server's process: answers "count" (TCP connections accepted since the last
+    "reset") and "reset" until "stop"."""
+    from tests.feedserver import FeedServer  # noqa: PLC0415
+
     with FeedServer() as server:
         for path, (body, content_type) in build_site(feeds, entries).items():
             etag = f'"{hash(path) & 0xFFFFFF:x}"' if path.endswith("feed.xml") else None
             server.add(path, body, content_type=content_type, etag=etag)
-        port_queue.put(server.port)
-        stop.wait(3600)
+        conn.send(server.port)
+        while (command := conn.recv()) != "stop":
+            accepted = server.connections_accepted()
+            if command == "reset":
+                server.reset_stats()
+            conn.send(accepted)
 
 
-async def bench(url: str, port: int, feeds: int, workers: int) -> None:
+def _ask(conn: Connection, command: str) -> int:
+    conn.send(command)
+    answer: int = conn.recv()
+    return answer
+
+
+class MemorySampler:
+    """Sums the RSS of this process and its children (but ``excluded``) every 0.1 s."""
+
+    def __init__(self, excluded: int) -> None:
+        self._excluded = excluded
+        self._stop = threading.Event()
+        self.peak = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def processes(self) -> list[psutil.Process]:
+        import psutil  # noqa: PLC0415
+
+        me = psutil.Process()
+        return [me, *(p for p in me.children(recursive=True) if p.pid != self._excluded)]
+
+    def each(self) -> list[int]:
+        """RSS of this process, then of each child."""
+        import psutil  # noqa: PLC0415
+
+        sizes = []
+        for process in self.processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if process.status() != psutil.STATUS_ZOMBIE:  # a replaced worker, not reaped
+                    sizes.append(process.memory_info().rss)
+        return sizes
+
+    def total(self) -> int:
+        return sum(self.each())
+
+    def children_cpu(self) -> float:
+        """CPU seconds the children (the workers) have used so far."""
+        import psutil  # noqa: PLC0415
+
+        seconds = 0.0
+        for process in self.processes()[1:]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                seconds += times.user + times.system
+        return seconds
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, self.total())
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def work_cpu(feed: bytes, pages: Sequence[bytes], now: datetime) -> float:
+    """CPU seconds of the work itself for one feed and its pages: parse, extract, enrich."""
+    from summaries.enrichment import enrich  # noqa: PLC0415
+    from summaries.extract import extract_article  # noqa: PLC0415
+    from summaries.feeds import parse_feed  # noqa: PLC0415
+
+    started = time.process_time()
+    parsed = parse_feed(feed, url="http://127.0.0.1/f0/feed.xml", now=now)
+    for entry, page in zip(parsed.entries, pages, strict=False):
+        article = extract_article(page, url=f"http://127.0.0.1{entry.url}", now=now)
+        enrich(
+            entry.title, article.text, language=entry.language, published=entry.published, now=now
+        )
+    return time.process_time() - started
+
+
+async def raw_polls(urls: list[str], etags: dict[str, str], per_host: int) -> float:
+    """Seconds plain httpx takes for the same conditional GETs, ``per_host`` at a time."""
+    import httpx  # noqa: PLC0415
+
+    limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+        queue = iter(urls)
+
+        async def worker() -> None:
+            for url in queue:
+                response = await client.get(url, headers={"If-None-Match": etags[url]})
+                assert response.status_code == 304, response.status_code
+
+        await asyncio.gather(*(worker() for _ in range(per_host)))
+    return time.perf_counter() - started
+
+
+def _mb(value: float) -> str:
+    return f"{value / 2**20:.0f} MiB"
+
+
+async def bench(
+    args: argparse.Namespace, url: str, port: int, server: Connection, server_pid: int
+) -> None:
+    import bot.app  # noqa: F401, PLC0415  -- the bot's modules count in its memory, as in sciforum run
+    from bot.ingest import Ingestor  # noqa: PLC0415
+    from bot.workers import WorkerPool  # noqa: PLC0415
+    from db import queries  # noqa: PLC0415
+    from db.engine import create_engine, session_factory  # noqa: PLC0415
+    from db.migrate import upgrade  # noqa: PLC0415
+    from summaries.fetch import Fetcher, FetchLimits  # noqa: PLC0415
+
     upgrade(url)
     engine = create_engine(url)
     sessions = session_factory(engine)
     now = datetime.now(UTC)
+    feed_urls = [f"http://127.0.0.1:{port}/f{f}/feed.xml" for f in range(args.feeds)]
     async with sessions() as session, session.begin():
-        await queries.add_feeds_missing(
-            session,
-            [(f"http://127.0.0.1:{port}/f{f}/feed.xml", None) for f in range(feeds)],
-            now=now,
-        )
+        await queries.add_feeds_missing(session, [(u, None) for u in feed_urls], now=now)
+    pool = WorkerPool(args.workers)
     # The benchmark's feeds are served from loopback.
-    limits = FetchLimits(max_connections=64, max_per_host=64, allow_private_addresses=True)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-    async with Fetcher(limits) as fetcher:
+    fast = FetchLimits(max_connections=64, max_per_host=64, allow_private_addresses=True)
+    defaults = FetchLimits(allow_private_addresses=True)
+    # The work itself, in a worker (same BLAS threads, same warm caches as the pass); this
+    # also starts the worker, whose start-up is not the pipeline's per-article cost.
+    site = build_site(1, args.entries)
+    feed = site["/f0/feed.xml"][0]
+    pages = [site[f"/f0/a{e}.html"][0] for e in range(args.entries)]
+    samples = [await pool.run(partial(work_cpu, feed, pages, now)) for _ in range(3)]
+    work = min(samples) / max(args.entries, 1)
+    with MemorySampler(server_pid) as memory:
+        workers_cpu = memory.children_cpu()
+        cpu = time.process_time()
+        async with Fetcher(fast) as fetcher:
+            ingestor = Ingestor(sessions, fetcher, interval=600, max_errors=10, executor=pool)
+            started = time.perf_counter()
+            first = await ingestor.run_pass(now=now)
+            new_seconds = time.perf_counter() - started
+        main_cpu = time.process_time() - cpu
+        workers_cpu = memory.children_cpu() - workers_cpu
+        peak = memory.peak
+    await asyncio.sleep(3)
+    gc.collect()
+    settled = memory.each()
+
+    _ask(server, "reset")
+    async with Fetcher(defaults) as fetcher:
         ingestor = Ingestor(sessions, fetcher, interval=600, max_errors=10, executor=pool)
-        started = time.perf_counter()
-        first = await ingestor.run_pass(now=now)
-        new_seconds = time.perf_counter() - started
         started = time.perf_counter()
         second = await ingestor.run_pass(now=now + timedelta(hours=1), include_all=True)
         poll_seconds = time.perf_counter() - started
-    pool.shutdown()
+    ours_connections = _ask(server, "reset")
+    etags = {u: f'"{hash(f"/f{f}/feed.xml") & 0xFFFFFF:x}"' for f, u in enumerate(feed_urls)}
+    raw_seconds = await raw_polls(feed_urls, etags, defaults.max_per_host)
+    raw_connections = _ask(server, "count")
+
+    pool.close()
     await engine.dispose()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    articles = len(first.new_articles)
+    per_article = (main_cpu + workers_cpu) / max(articles, 1)
+    overhead = per_article - work
     print(f"database            {url.rsplit('@', maxsplit=1)[-1]}")
-    print(f"feeds x entries     {feeds} x {len(first.new_articles) // max(feeds, 1)}")
+    print(f"feeds x entries     {args.feeds} x {args.entries}, {args.workers} worker process(es)")
     print(
-        f"pass 1 (all new)    {len(first.new_articles)} articles in {new_seconds:.1f} s = "
-        f"{len(first.new_articles) / new_seconds:.0f} new articles/s "
-        f"({first.page_fetches} pages fetched, {first.failed} feeds failed)"
+        f"pass 1 (all new)    {articles} articles in {new_seconds:.1f} s = "
+        f"{articles / new_seconds:.0f} new articles/s ({first.page_fetches} pages fetched, "
+        f"{first.failed} feeds failed, {first.storage_errors} storage errors, {first.bugs} bugs, "
+        f"{first.page_failures} pages and {first.enrich_failures} summaries failed)"
+    )
+    cpu_line = "CPU per article     no articles (--entries 0)"
+    if articles:
+        cpu_line = (
+            f"CPU per article     {per_article * 1000:.1f} ms in all = {work * 1000:.1f} ms "
+            f"parse + extract + enrich + {overhead * 1000:.1f} ms pipeline "
+            f"(overhead {overhead / work:.2f}x the work; "
+            f"main process {main_cpu / articles * 1000:.1f} ms)"
+        )
+    print(cpu_line)
+    print(
+        f"RSS, all processes  peak {_mb(peak)} during pass 1, settled {_mb(sum(settled))} "
+        f"after it ({' + '.join(_mb(size) for size in settled)})"
     )
     print(
         f"pass 2 (all 304)    {second.not_modified}/{second.checked} not modified "
-        f"in {poll_seconds:.2f} s"
-        f" = {second.checked / poll_seconds:.0f} feed polls/s"
+        f"in {poll_seconds:.2f} s = {second.checked / poll_seconds:.0f} feed polls/s, "
+        f"{ours_connections} TCP connections (per host {defaults.max_per_host})"
     )
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
-        f"peak RSS            {rss_mb:.0f} MiB (ingesting process), {children:.0f} MiB per worker"
+        f"raw httpx, same GETs {raw_seconds:.2f} s, {raw_connections} TCP connections: "
+        f"ours {poll_seconds / raw_seconds:.2f}x raw"
     )
+
+
+def default_workers() -> int:
+    try:
+        from bot.cpus import default_workers as workers_for  # noqa: PLC0415
+        from bot.cpus import usable_cpus  # noqa: PLC0415
+    except ImportError:  # measuring a tree from before bot.cpus
+        from bot.settings import Settings  # noqa: PLC0415
+
+        return Settings(_env_file=None).worker_count
+    return workers_for(usable_cpus())
 
 
 def main() -> None:
@@ -199,21 +374,26 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--entries", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    parser.add_argument("--workers", type=int, default=2, help="summarizing processes")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="summarizing processes (default: as sciforum run)"
+    )
     args = parser.parse_args()
-    ports: multiprocessing.Queue[int] = multiprocessing.Queue()
-    stop = multiprocessing.Event()
+    args.workers = args.workers or default_workers()
+    here, there = multiprocessing.Pipe()
     server = multiprocessing.Process(
-        target=serve, args=(args.feeds, args.entries, ports, stop), daemon=True
+        target=serve, args=(args.feeds, args.entries, there), daemon=True
     )
     server.start()
     try:
-        port = ports.get(timeout=300)
+        if not here.poll(600):
+            raise SystemExit("the feed server did not start")
+        port: int = here.recv()
         with tempfile.TemporaryDirectory() as tmp:
             url = args.database_url or f"sqlite:///{tmp}/bench.db"
-            asyncio.run(bench(url, port, args.feeds, args.workers))
+            assert server.pid is not None
+            asyncio.run(bench(args, url, port, here, server.pid))
     finally:
-        stop.set()
+        here.send("stop")
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()

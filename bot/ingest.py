@@ -30,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,7 +47,7 @@ from bot.routing import route_pending
 from bot.workers import WorkerPool
 from db import articles, leases, queries
 from db.articles import ArticleDraft
-from db.engine import reading, transaction
+from db.engine import reading, session_capacity, transaction
 from db.errors import StorageConflict, StorageError, StorageRefused, StorageUnavailable
 from db.queries import FeedChanges, FeedRow
 from summaries.decisions import (
@@ -62,18 +63,18 @@ from summaries.decisions import (
     entry_fingerprint,
     failure_of,
 )
-from summaries.dedup import DedupIndex, simhash_of
+from summaries.dedup import MAX_ITEMS, DedupIndex, dedup_keys
 from summaries.enrichment import Enrichment, enrich
 from summaries.errors import ExtractError, FeedParseError, FetchError
 from summaries.extract import extract_article
 from summaries.feeds import ParsedEntry, ParsedFeed, parse_feed
 from summaries.fetch import Fetcher
-from summaries.text import content_fingerprint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# How far back the in-memory dedup index reaches when a pass starts.
+# How far back the in-memory dedup index reaches when a pass starts (at most its
+# MAX_ITEMS newest articles; the database still knows every URL).
 DEDUP_WINDOW = timedelta(days=14)
 DEDUP_RELOAD = timedelta(days=1)
 # Fetched article pages at once, across all feeds and per feed (the fetcher also limits
@@ -89,6 +90,10 @@ STATE_BATCH = 200
 # Seconds a claim on a feed holds (db.leases), renewed while its pass runs: a worker killed
 # mid-pass leaves its feeds to other workers after at most this long (INGEST_LEASE).
 INGEST_LEASE = 60.0
+# Database sessions a pass holds at once (reads, the one writer, routing), at most the
+# pool's capacity: thousands of feeds each opening sessions would wait on the pool past
+# its timeout ("QueuePool limit ... reached"), and the rest of the pool is the bot's.
+DB_SESSIONS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +196,12 @@ class Ingestor:
         route: bool = True,
         lease: float = INGEST_LEASE,
         owner: str | None = None,
+        db_sessions: int | None = None,
     ) -> None:
         """``executor`` runs the CPU work: a WorkerPool (production: processes), or an
         executor the caller owns; without one it runs in threads. ``route=False`` leaves
-        the stored articles for someone else to route (tests)."""
+        the stored articles for someone else to route (tests). ``db_sessions`` bounds the
+        sessions held at once (default: DB_SESSIONS, or fewer when the pool is smaller)."""
         self._sessions = sessions
         if isinstance(executor, WorkerPool):
             self._pool = executor
@@ -209,6 +216,9 @@ class Ingestor:
         self.owner = owner or leases.process_owner()
         self._neighbours_checked = False
         self._write_lock = asyncio.Lock()
+        capacity = session_capacity(sessions)
+        bound = db_sessions or min(DB_SESSIONS, capacity or DB_SESSIONS)
+        self._db_gate = asyncio.Semaphore(max(1, bound))
         self._pages = asyncio.Semaphore(PAGE_CONCURRENCY)
         self._dedup = DedupIndex()
         self._dedup_loaded_at: datetime | None = None
@@ -217,6 +227,20 @@ class Ingestor:
         self._route_queued = False
         # Called with the number of new matches after routing made some (the outbox's wake).
         self.on_routed: Callable[[int], None] | None = None
+
+    # ----------------------------------------------------------------- sessions
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        async with self._db_gate, reading(self._sessions) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction; the caller holds the write lock (taken before a gate slot,
+        so the writer never holds a slot while waiting for the lock)."""
+        async with self._db_gate, transaction(self._sessions) as session:
+            yield session
 
     # ----------------------------------------------------------------- the pass
 
@@ -234,7 +258,7 @@ class Ingestor:
         report = PassReport()
         started = asyncio.get_running_loop().time()
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
+            async with self._write_lock, self._transaction() as session:
                 if not self._neighbours_checked:
                     await self._end_dead_neighbours(session, now=now)
                 feeds = await leases.claim_feeds(
@@ -321,7 +345,7 @@ class Ingestor:
             await asyncio.sleep(every)
             until = now + timedelta(seconds=loop.time() - started) + self._lease
             try:
-                async with self._write_lock, transaction(self._sessions) as session:
+                async with self._write_lock, self._transaction() as session:
                     await leases.renew_leases(session, ids, owner=self.owner, until=until)
             except StorageError as exc:
                 log.warning("could not renew the leases of %d feeds: %s", len(ids), exc)
@@ -332,7 +356,7 @@ class Ingestor:
         if not feeds:
             return
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
+            async with self._write_lock, self._transaction() as session:
                 await leases.release_leases(session, [f.id for f in feeds], owner=self.owner)
         except StorageError as exc:
             log.warning("%d feed leases not released (they expire): %s", len(feeds), exc)
@@ -342,8 +366,10 @@ class Ingestor:
         if loaded is not None and now - loaded <= DEDUP_RELOAD:
             return
         # Rebuilt daily, so a long-running process holds only the window's keys.
-        async with reading(self._sessions) as session:
-            keys = await articles.recent_article_keys(session, since=now - DEDUP_WINDOW)
+        async with self._reading() as session:
+            keys = await articles.recent_article_keys(
+                session, since=now - DEDUP_WINDOW, limit=MAX_ITEMS
+            )
         self._dedup = DedupIndex()
         for article_id, url, content_hash, simhash in keys:
             self._dedup.add(article_id, url=url, content_hash=content_hash, simhash=simhash)
@@ -484,12 +510,15 @@ class Ingestor:
         """What storage knows about this poll's URL and entries (read in a fresh session)."""
         if isinstance(outcome, Failed):
             return Seen()
+        moved = bool(outcome.moved_to and outcome.moved_to != feed.url)
+        if not moved and not (isinstance(outcome, Fetched) and outcome.feed.entries):
+            return Seen()  # a 304 that stays put: nothing to ask (no session for 10,000 of them)
         moved_onto: int | None = None
         guids: set[str] = set()
         urls: dict[str, int] = {}
         hashes: dict[str, int] = {}
-        async with reading(self._sessions) as session:
-            if outcome.moved_to and outcome.moved_to != feed.url:
+        async with self._reading() as session:
+            if moved and outcome.moved_to:
                 other = await queries.feed_id_by_url(session, outcome.moved_to)
                 moved_onto = other if other != feed.id else None
             if isinstance(outcome, Fetched) and outcome.feed.entries:
@@ -638,7 +667,7 @@ class Ingestor:
         """The feed's state, relinks and new entries in one transaction; None when the feed
         was removed meanwhile (nothing is stored for it)."""
         added: list[tuple[int, _Candidate]] = []
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             if not await queries.update_feed(
                 session, feed.id, changes, add_error=intent.counts_error
             ):
@@ -667,7 +696,7 @@ class Ingestor:
         added: list[tuple[int, _Candidate]] = []
         for cand in candidates:
             try:
-                async with transaction(self._sessions) as session:
+                async with self._transaction() as session:
                     article_id, is_new = await self._add(
                         session, feed, cand, now=now, announce=intent.announce
                     )
@@ -684,7 +713,7 @@ class Ingestor:
                     exc,
                     extra=_about(feed),
                 )
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             if await queries.update_feed(session, feed.id, changes, add_error=intent.counts_error):
                 await self._relink(session, feed, intent, now=now)
         return added
@@ -714,8 +743,11 @@ class Ingestor:
         """Insert the candidate, or link it to the article it duplicates: (article id,
         whether it is new)."""
         entry = cand.entry
-        content_hash = content_fingerprint(f"{entry.title}\n{cand.text}")
-        simhash = simhash_of(cand.text)
+        found = cand.enrichment
+        if found is not None and found.content_hash is not None:
+            content_hash, simhash = found.content_hash, found.simhash  # a worker's work
+        else:
+            content_hash, simhash = dedup_keys(entry.title, cand.text)
         existing = self._dedup.find(url=entry.url, content_hash=content_hash, simhash=simhash)
         if existing is None and entry.url:
             existing = await articles.article_id_by_url(session, entry.url)
@@ -745,9 +777,10 @@ class Ingestor:
         if not unsaved:
             return
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
-                for feed, changes, add_error in unsaved:
-                    await queries.update_feed(session, feed.id, changes, add_error=add_error)
+            async with self._write_lock, self._transaction() as session:
+                await queries.update_feeds(
+                    session, [(feed.id, changes, add_error) for feed, changes, add_error in unsaved]
+                )
         except StorageError as exc:
             # The feeds keep their old state and are polled again: nothing is charged.
             report.storage_errors += 1
@@ -760,7 +793,7 @@ class Ingestor:
         intent = decide(_state(feed), failure, now=now, policy=self._policy)
         self._count(feed, failure, intent, report)
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
+            async with self._write_lock, self._transaction() as session:
                 await queries.update_feed(session, feed.id, _changes(intent), add_error=True)
         except StorageError as exc:
             log.warning(
@@ -778,7 +811,7 @@ class Ingestor:
             "last_error": f"internal error (a bug, logged): {type(exc).__name__}: {exc}"[:1000],
         }
         try:
-            async with self._write_lock, transaction(self._sessions) as session:
+            async with self._write_lock, self._transaction() as session:
                 await queries.update_feed(session, feed.id, changes)
         except StorageError as error:
             log.warning(
@@ -800,7 +833,9 @@ class Ingestor:
         async with self._route_lock:
             self._route_queued = False
             try:
-                routed = await route_pending(self._sessions, now=now)
+                # Routing writes: it is the one writer meanwhile (SQLite has one).
+                async with self._write_lock, self._db_gate:
+                    routed = await route_pending(self._sessions, now=now)
             except StorageError as exc:
                 if report is not None:
                     report.storage_errors += 1

@@ -7,13 +7,13 @@ come from their (heavier) modules when asked for.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.cpus import default_workers, usable_cpus
 from bot.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
     webhook_secret: SecretStr | None = None
-    # Processes that summarize articles off the event loop (0: the CPU count).
+    # Processes that summarize articles off the event loop (0: usable CPUs - 1, 1 to 4).
     summary_workers: int = Field(default=0, ge=0, le=64)
     # /healthz and /metrics (Prometheus) over HTTP on this port; unset: not served.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
 
     @property
     def worker_count(self) -> int:
-        return self.summary_workers or max(1, min(4, os.cpu_count() or 1))
+        return self.summary_workers or default_workers(usable_cpus())
 
     @property
     def token(self) -> str | None:

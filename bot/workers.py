@@ -16,7 +16,9 @@ A job cut short by the stop raises ``PoolStopped``, which is no fault of the job
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -33,6 +35,8 @@ T = TypeVar("T")
 
 # Seconds close() lets the running jobs finish before their processes are killed.
 CLOSE_GRACE = 2.0
+# What the BLAS builds numpy may use read for their thread count.
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # Tries of a job whose pool broke under it (another job's crash or time-out) before it is
 # given up as the crash's cause.
 _TRIES = 2
@@ -45,6 +49,12 @@ def ignore_stop_signals() -> None:
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
+    # Each worker is one lane of the pool's parallelism: a BLAS thread pool per worker
+    # (numpy's matrix products in the summarizer) only fights the other workers and the
+    # event loop for the same cores (5x slower similarity matrices on a busy 2-core
+    # machine). Spawned workers inherit the environment; an explicit setting wins.
+    for name in _BLAS_THREADS:
+        os.environ.setdefault(name, "1")
     # spawn, not fork: the parent has threads (aiosqlite, the resolver) a fork would copy.
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=ignore_stop_signals
@@ -85,6 +95,11 @@ class WorkerPool:
         self._executor: Executor | None = executor or (process_pool(workers) if processes else None)
         self._generation = 0
         self._closed = False
+        # Jobs handed to the executor at once: no more than it runs, so a job's time limit
+        # counts its own run, never its wait behind others (a first pass over 10,000 new
+        # feeds timed out jobs that had not started, replacing the pool again and again).
+        capacity = workers if self._owned else getattr(executor, "_max_workers", None)
+        self._slots = asyncio.Semaphore(capacity) if capacity else None
 
     @property
     def closed(self) -> bool:
@@ -96,25 +111,37 @@ class WorkerPool:
         for attempt in range(1, _TRIES + 1):
             if self._closed:
                 raise PoolStopped("the worker pool is stopped")
-            generation = self._generation
-            future = self._submit(job)
-            try:
-                return await asyncio.wait_for(future, timeout)
-            except TimeoutError:
-                self._replace(generation, f"a job ran longer than {timeout:g} s")
-                raise JobTimeout(f"took longer than {timeout:g} s") from None
-            except BrokenProcessPool:
+            async with self._slots or contextlib.nullcontext():
                 if self._closed:
-                    raise PoolStopped("the worker pool is stopped") from None
-                if generation == self._generation:
-                    self._replace(generation, "a worker process died")
-                if attempt == _TRIES:
-                    raise WorkerCrashed("a worker process died running this job") from None
-            except RuntimeError as exc:
-                # "cannot schedule new futures after shutdown": the pool is closing.
-                if self._closed or "shutdown" in str(exc):
-                    raise PoolStopped("the worker pool is stopped") from None
-                raise
+                    raise PoolStopped("the worker pool is stopped")
+                generation = self._generation
+                try:
+                    future = self._submit(job)
+                    return await asyncio.wait_for(future, timeout)
+                except TimeoutError:
+                    self._replace(generation, f"a job ran longer than {timeout:g} s")
+                    raise JobTimeout(f"took longer than {timeout:g} s") from None
+                except BrokenProcessPool:
+                    if self._closed:
+                        raise PoolStopped("the worker pool is stopped") from None
+                    if generation == self._generation:
+                        self._replace(generation, "a worker process died")
+                    if attempt == _TRIES:
+                        raise WorkerCrashed("a worker process died running this job") from None
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if self._executor is None or (task is not None and task.cancelling()):
+                        raise  # the caller is cancelled
+                    # The job was cancelled before it started: its pool was replaced.
+                    if self._closed:
+                        raise PoolStopped("the worker pool is stopped") from None
+                    if attempt == _TRIES:
+                        raise WorkerCrashed("the worker pool was replaced twice") from None
+                except RuntimeError as exc:
+                    # "cannot schedule new futures after shutdown": the pool is closing.
+                    if self._closed or "shutdown" in str(exc):
+                        raise PoolStopped("the worker pool is stopped") from None
+                    raise
         raise AssertionError("unreachable")
 
     def _submit(self, job: Callable[[], T]) -> asyncio.Future[T]:

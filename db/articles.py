@@ -116,14 +116,18 @@ async def article_id_by_url(session: AsyncSession, url: str) -> int | None:
 
 
 async def recent_article_keys(
-    session: AsyncSession, *, since: datetime
+    session: AsyncSession, *, since: datetime, limit: int | None = None
 ) -> Sequence[tuple[int, str | None, str, int | None]]:
-    """(id, url, content_hash, simhash) of articles first seen since ``since``."""
+    """(id, url, content_hash, simhash) of articles first seen since ``since``, oldest
+    first; with ``limit``, only the newest ``limit`` of them."""
     query = select(Article.id, Article.url, Article.content_hash, Article.simhash).where(
         col(Article.first_seen) >= since
     )
+    if limit is not None:
+        query = query.order_by(col(Article.id).desc()).limit(limit)
     rows = (await session.exec(query)).all()
-    return [(int(r[0]), r[1], r[2], r[3]) for r in rows if r[0] is not None]
+    keys = [(int(r[0]), r[1], r[2], r[3]) for r in rows if r[0] is not None]
+    return sorted(keys)
 
 
 async def link_source(

@@ -116,7 +116,16 @@ def install_sqlite_pragmas(engine: sa.Engine) -> None:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float | None = None,
+) -> AsyncEngine:
+    """The async engine; the pool settings override the defaults (tests shrink the pool
+    to show that a pass never asks for more sessions than it has)."""
     from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
 
     require_driver(url)
@@ -124,6 +133,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if not is_sqlite(url):
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    kwargs.update({name: value for name, value in pool.items() if value is not None})
     engine = create_async_engine(async_url(url), **kwargs)
     install_sqlite_pragmas(engine.sync_engine)
     return engine
@@ -171,6 +182,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: PLC0415
 
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def session_capacity(sessions: async_sessionmaker[AsyncSession]) -> int | None:
+    """How many sessions the factory's connection pool gives at once (its size plus its
+    overflow); None when the pool has no bound (an in-memory database's single connection
+    is shared)."""
+    bind = sessions.kw.get("bind")
+    pool = getattr(bind, "pool", None)
+    if not isinstance(pool, sa.pool.QueuePool):
+        return None
+    # QueuePool keeps its overflow bound private; -1 means unbounded.
+    overflow = int(getattr(pool, "_max_overflow", 0))
+    return None if overflow < 0 else pool.size() + overflow
 
 
 @asynccontextmanager

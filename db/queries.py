@@ -196,6 +196,36 @@ async def update_feed(
     return bool(result.rowcount)
 
 
+async def update_feeds(
+    session: AsyncSession, updates: Sequence[tuple[int, FeedChanges, bool]]
+) -> None:
+    """``update_feed`` for many feeds (id, changes, add_error): one executemany UPDATE per
+    set of changed columns, not a compiled statement per feed (an all-304 pass writes
+    thousands). Feeds removed meanwhile are skipped."""
+    table = SQLModel.metadata.tables["feeds"]
+    groups: dict[tuple[tuple[str, ...], bool], list[dict[str, object]]] = {}
+    for feed_id, changes, add_error in updates:
+        values = fit_to_columns("feeds", dict(changes), whole=_WHOLE_VALUES)
+        if "url" in values and values["url"] is None:
+            del values["url"]
+        row = {f"b_{name}": value for name, value in values.items()}
+        row["b_feed_id"] = feed_id
+        groups.setdefault((tuple(sorted(values)), add_error), []).append(row)
+    connection = await session.connection()
+    for (columns, add_error), rows in groups.items():
+        assignments: dict[str, object] = {
+            name: sa.bindparam(f"b_{name}", type_=table.c[name].type) for name in columns
+        }
+        if add_error:
+            assignments["total_errors"] = table.c.total_errors + 1
+        if not assignments:
+            continue
+        statement = (
+            table.update().where(table.c.id == sa.bindparam("b_feed_id")).values(assignments)
+        )
+        await connection.execute(statement, rows)
+
+
 async def next_due_time(session: AsyncSession) -> datetime | None:
     query = select(sa.func.min(Feed.next_check)).where(col(Feed.enabled).is_(True))
     result: datetime | None = (await session.exec(query)).one()

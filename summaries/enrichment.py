@@ -1,5 +1,5 @@
 """Enrichment: what the summaries stage adds to one article — summary, topics, forum facts,
-search words.
+search words and its dedup keys.
 
 ``enrich`` is pure and picklable end to end (plain data in, plain data out), so the
 ingest shell can run it in a process pool, off the event loop.
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from summaries.dedup import dedup_keys
 from summaries.events import extract_event
 from summaries.furniture import strip_furniture
 from summaries.language import detect_language
@@ -39,6 +40,10 @@ class Enrichment:
     # The article's search words (title and stored text): made here, in the worker, since
     # segmenting Chinese is CPU work.
     search: SearchDocument | None = None
+    # The dedup keys of (title, text) (``dedup_keys``), computed here because this runs in
+    # a worker: hashing every shingle of the text is CPU the ingest process need not spend.
+    content_hash: str | None = None
+    simhash: int | None = None
 
 
 def enrich(
@@ -75,6 +80,7 @@ def enrich(
         lead=lead,
     )
     scores = tag_topics(title, body, language=lang, categories=categories, feed_topics=feed_topics)
+    content_hash, simhash = dedup_keys(title, text)
     return Enrichment(
         summary=summary.sentences,
         language=lang,
@@ -84,6 +90,8 @@ def enrich(
         event_start=event.start if event else None,
         event_end=(event.end or event.start) if event else None,
         search=search_document(title, text),
+        content_hash=content_hash,
+        simhash=simhash,
     )
 
 

@@ -116,6 +116,10 @@ _MAX_AGE = re.compile(r'(?:^|[,\s])max-age\s*=\s*"?(\d+)"?', re.IGNORECASE)
 # Header values we send back verbatim: visible ASCII only, so nothing can inject a header.
 _SAFE_HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,512}")
 _GZIP_MAGIC = b"\x1f\x8b"
+# An unread body (a 304's nothing, an error page) up to this size is read to keep its
+# connection: cheaper than a new TCP (and TLS) handshake.
+DRAIN_BYTES = 64 * 1024
+DRAIN_SECONDS = 1.0
 # Host names after IDNA encoding, IPv4 and (unbracketed) IPv6 literals.
 _HOST = re.compile(rb"[A-Za-z0-9._:-]+")
 # RFC 9110 §4.1 asks for at least 8000 octets; nothing legitimate in a feed comes close.
@@ -289,6 +293,28 @@ async def _read_body(response: httpx.Response, *, url: str, max_bytes: int) -> b
     if len(body) > max_bytes:
         raise FetchError(too_large, url=url, status=response.status_code)
     return bytes(body)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read what is left of a body nobody wanted (at most ``DRAIN_BYTES``, for at most
+    ``DRAIN_SECONDS``), so httpcore keeps the connection alive; a longer or slower body is
+    not worth it and its connection is closed instead."""
+    if response.is_stream_consumed or response.is_closed:
+        return
+    declared = response.headers.get("content-length", "")
+    if (
+        declared.isascii()
+        and declared.isdigit()
+        and (len(declared) > 9 or int(declared) > DRAIN_BYTES)
+    ):
+        return
+    read = 0
+    with contextlib.suppress(TimeoutError, *_REQUEST_ERRORS):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for raw in response.aiter_raw():
+                read += len(raw)
+                if read > DRAIN_BYTES:
+                    return
 
 
 # -- httpx exceptions to FetchError ------------------------------------------------------------
@@ -853,13 +879,24 @@ class Fetcher:
             raise
         except _REQUEST_ERRORS as exc:
             raise FetchError(_describe(exc, self.limits), url=url) from None
+        # A response left unread (a 304, an error status) is drained so its connection goes
+        # back to the pool; closing it unread would close the connection too. Not after a
+        # cancellation or a transport error: the connection is lost then anyway.
+        drain = False
         try:
-            return await self._result(url, response, etag=etag, last_modified=last_modified)
+            result = await self._result(url, response, etag=etag, last_modified=last_modified)
+            drain = True
+            return result
+        except FetchError:
+            drain = True
+            raise
         except _REQUEST_ERRORS as exc:
             raise FetchError(
                 _describe(exc, self.limits), url=url, status=response.status_code
             ) from None
         finally:
+            if drain:
+                await _drain(response)
             await response.aclose()
 
     async def _result(

@@ -30,10 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-from sumy.nlp.stemmers import Stemmer, null_stemmer
-from sumy.summarizers._summarizer import AbstractSummarizer
-from sumy.utils import get_stop_words
 
 from summaries.language import detect_language
 from summaries.sentences import (
@@ -41,6 +37,15 @@ from summaries.sentences import (
     Tokenizer,
     language_code,
     split_sentences_by_line,
+)
+from summaries.sumyparts import (
+    AbstractSummarizer,
+    ObjectDocumentModel,
+    Paragraph,
+    Sentence,
+    Stemmer,
+    get_stop_words,
+    null_stemmer,
 )
 
 __all__ = [

@@ -137,7 +137,7 @@ def _cached_document(text: str) -> Document:
 def stemmer() -> Callable[[str], str]:
     """The cached Snowball English stemmer (needs no NLTK data)."""
     # Importing it costs ~0.3 s, so only on first use.
-    from sumy.nlp.stemmers import Stemmer  # noqa: PLC0415 -- lazy: heavy import
+    from summaries.sumyparts import Stemmer  # noqa: PLC0415 -- lazy: heavy import
 
     snowball: Callable[[str], str] = Stemmer("english")
 

@@ -13,8 +13,8 @@ Besides plain bodies a route can misbehave on purpose: answer late (``delay``), 
 chunked body (``chunked_size`` + ``chunk_delay``), reset the connection (``reset``), stream
 more bytes than anyone should read without a Content-Length (``oversized``), redirect, or
 serve gzip. The server records every request (and when it arrived), hits per path, bytes
-sent per path and the highest number of requests in flight at once (overall and per Host
-header).
+sent per path, the highest number of requests in flight at once (overall and per Host
+header) and the TCP connections it accepted.
 
 ``python -m tests.feedserver`` measures its throughput with an httpx client.
 """
@@ -96,11 +96,13 @@ class _Server(ThreadingHTTPServer):
         self.owner = owner
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        self.accepted = 0  # TCP connections accepted since the start (or reset_stats)
         super().__init__(("127.0.0.1", 0), _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
             self.connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -342,7 +344,18 @@ class FeedServer:
         with self._lock:
             return self._max_in_flight_total if host is None else self._max_in_flight[host]
 
+    def connections_accepted(self) -> int:
+        """TCP connections accepted (a client that reuses its connections opens few)."""
+        server = self._server
+        if server is None:
+            return 0
+        with server.connections_lock:
+            return server.accepted
+
     def reset_stats(self) -> None:
+        if self._server is not None:
+            with self._server.connections_lock:
+                self._server.accepted = 0
         with self._lock:
             self._requests.clear()
             self._arrivals.clear()

@@ -53,3 +53,20 @@ def test_seed_simhashes_are_far_apart() -> None:
     hashes = [to_unsigned(h) for h in map(simhash_of, map(_text, range(5))) if h is not None]
     assert len(hashes) == 5
     assert min(bin(a ^ b).count("1") for a, b in itertools.combinations(hashes, 2)) > 15
+
+
+def test_the_index_forgets_its_oldest_articles_beyond_its_bound() -> None:
+    index = DedupIndex(max_items=3)
+    for i in range(5):
+        index.add(
+            i, url=f"https://a.example/{i}", content_hash=f"h{i}", simhash=simhash_of(_text(i))
+        )
+
+    assert len(index) == 3
+    for i in (0, 1):
+        assert index.find(url=f"https://a.example/{i}", content_hash=f"h{i}", simhash=None) is None
+        assert index.find(url=None, content_hash="other", simhash=simhash_of(_text(i))) is None
+    for i in (2, 3, 4):
+        assert index.find(url=f"https://a.example/{i}", content_hash="x", simhash=None) == i
+        assert index.find(url=None, content_hash=f"h{i}", simhash=None) == i
+        assert index.find(url=None, content_hash="other", simhash=simhash_of(_text(i))) == i

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from summaries.dedup import dedup_keys
 from summaries.enrichment import Enrichment, enrich
 from summaries.events import extract_event
 from summaries.furniture import is_furniture, split_headline, strip_furniture
@@ -176,3 +177,12 @@ def test_enrichment_stays_fast_on_the_seeds_and_a_long_article() -> None:
         times.append(time.perf_counter() - start)
     # The budget is 20 ms an article on the benchmark machine; allow for a slow CI runner.
     assert statistics.median(times) < 0.5
+
+
+def test_enrichment_carries_the_dedup_keys_of_title_and_text() -> None:
+    title, text = "A symposium on microbes", "Researchers met in Shenzhen. " * 40
+
+    found = enrich(title, text, language="en", published=None, now=NOW)
+
+    assert (found.content_hash, found.simhash) == dedup_keys(title, text)
+    assert found.simhash is not None

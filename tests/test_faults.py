@@ -335,6 +335,7 @@ async def test_a_database_outage_disables_no_feed(
         raise StorageUnavailable("connection refused")
 
     monkeypatch.setattr(bot.ingest.queries, "update_feed", unavailable)
+    monkeypatch.setattr(bot.ingest.queries, "update_feeds", unavailable)
     worker = ingestor(sessions, fetcher, max_errors=2)
     reports = [await worker.run_pass(now=NOW + timedelta(hours=i)) for i in range(4)]
 

@@ -9,6 +9,7 @@ import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -524,6 +525,58 @@ async def test_global_limit_caps_requests_in_flight(server: FeedServer) -> None:
         await asyncio.gather(*(fetcher.fetch(server.url("/slow.xml")) for _ in range(9)))
 
     assert server.max_in_flight() == 3
+
+
+# -- connection reuse ----------------------------------------------------------------------
+
+
+async def test_polls_answered_304_share_one_connection(server: FeedServer) -> None:
+    limits = replace(LIMITS, max_per_host=1)
+    url = server.add("/feed.xml", RSS, etag='"v1"')
+
+    async with Fetcher(limits, trust_env=False) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(url, etag='"v1"') for _ in range(50)))
+
+    assert all(result.not_modified for result in results)
+    assert server.hits("/feed.xml") == 50
+    assert server.connections_accepted() == 1
+
+
+async def test_error_answers_share_one_connection(server: FeedServer) -> None:
+    limits = replace(LIMITS, max_per_host=1)
+    server.fail("/feed.xml", 503, times=None)
+
+    async with Fetcher(limits, trust_env=False) as fetcher:
+        for _ in range(20):
+            with pytest.raises(FetchError):
+                await fetcher.fetch(server.url("/feed.xml"))
+            with pytest.raises(FetchError):
+                await fetcher.fetch(server.url("/nothing-here"))
+
+    assert server.connections_accepted() == 1
+
+
+async def test_bodies_read_to_the_end_share_one_connection(server: FeedServer) -> None:
+    limits = replace(LIMITS, max_per_host=1)
+    url = server.add("/feed.xml", RSS)
+
+    async with Fetcher(limits, trust_env=False) as fetcher:
+        for _ in range(20):
+            assert (await fetcher.fetch(url)).content == RSS
+
+    assert server.connections_accepted() == 1
+
+
+async def test_an_abandoned_oversized_body_costs_its_connection(server: FeedServer) -> None:
+    limits = replace(LIMITS, max_per_host=1)
+    server.add("/huge.xml", oversized=10 * LIMITS.max_bytes)
+    url = server.add("/feed.xml", RSS)
+
+    async with Fetcher(limits, trust_env=False) as fetcher:
+        await fetch_error(fetcher, server.url("/huge.xml"))
+        assert (await fetcher.fetch(url)).content == RSS
+
+    assert server.connections_accepted() == 2
 
 
 async def test_external_client_is_used_and_left_open(server: FeedServer) -> None:

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.ingest import Ingestor
 from db import queries
+from db.engine import create_engine, session_factory
 from db.models import Article, ArticleSource, Feed
 from summaries.enrichment import enrich
 from summaries.fetch import Fetcher, FetchLimits
@@ -418,3 +419,36 @@ async def test_a_feeds_default_topic_tags_only_articles_that_give_evidence_for_i
     assert "microbiology" in (by_title[GUT_TITLE].topics or [])
     # The prior is not a blanket label: a football report is not about space.
     assert "space" not in (by_title[FOOTBALL_TITLE].topics or [])
+
+
+def numbered_feed(number: int) -> str:
+    """A feed of one short entry without a link (nothing to fetch but the feed)."""
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel>'
+        f"<title>Lab {number}</title><item><title>Result number {number}</title>"
+        f'<guid isPermaLink="false">lab-{number}</guid>'
+        f"<description>Measurement {number} of the lab's long-running series.</description>"
+        "</item></channel></rss>"
+    )
+
+
+async def test_a_first_pass_over_more_feeds_than_database_sessions_stores_every_feed(
+    database_url: str, server: FeedServer, fetcher: Fetcher
+) -> None:
+    # Three pooled sessions, one second's wait for one: 300 feeds each reading and writing
+    # at once used to wait past the timeout ("QueuePool limit ... reached") and be lost.
+    engine = create_engine(database_url, pool_size=3, max_overflow=0, pool_timeout=1)
+    sessions = session_factory(engine)
+    urls = [server.add(f"/lab{n}.rss", numbered_feed(n)) for n in range(300)]
+    async with sessions() as s, s.begin():
+        await queries.add_feeds_missing(s, [(url, None) for url in urls], now=NOW)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            ingestor = Ingestor(sessions, fetcher, interval=60, max_errors=3, executor=pool)
+            report = await ingestor.run_pass(now=NOW)
+        stored = len(await all_articles(sessions))
+    finally:
+        await engine.dispose()
+
+    assert (report.checked, report.failed, report.storage_errors, report.bugs) == (300, 0, 0, 0)
+    assert len(report.new_articles) == stored == 300

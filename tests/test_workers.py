@@ -55,6 +55,28 @@ async def test_jobs_on_a_replaced_pool_run_again_on_the_new_one(pool: WorkerPool
     assert isinstance(await healthy, int)  # not charged with the other job's time-out
 
 
+async def test_a_jobs_time_limit_does_not_count_its_wait_for_a_free_worker(
+    pool: WorkerPool,
+) -> None:
+    await asyncio.gather(*(pool.run(partial(nap, 0), timeout=60) for _ in range(2)))  # started
+
+    # Two workers, six jobs of 0.5 s: the last two wait a second for a worker.
+    pids = await asyncio.gather(*(pool.run(partial(nap, 0.5), timeout=0.9) for _ in range(6)))
+
+    assert len(pids) == 6
+
+
+async def test_many_jobs_on_a_replaced_pool_all_run_again_on_the_new_one(
+    pool: WorkerPool,
+) -> None:
+    waiting = [asyncio.create_task(pool.run(partial(nap, 0.2), timeout=60)) for _ in range(20)]
+    await asyncio.sleep(0.1)
+    with pytest.raises(JobTimeout):
+        await pool.run(partial(nap, 600), timeout=1)
+
+    assert all(isinstance(pid, int) for pid in await asyncio.gather(*waiting))
+
+
 async def test_a_job_that_kills_its_worker_is_given_up_and_the_pool_recovers(
     pool: WorkerPool,
 ) -> None:
@@ -94,3 +116,15 @@ async def test_without_processes_jobs_run_in_threads_under_the_same_limit() -> N
     assert await workers.run(partial(nap, 0), timeout=5) == os.getpid()
     with pytest.raises(JobTimeout):
         await workers.run(partial(nap, 2), timeout=0.2)
+
+
+def _blas_threads() -> str | None:
+    return os.environ.get("OPENBLAS_NUM_THREADS")
+
+
+async def test_worker_processes_keep_numpy_to_one_thread_each() -> None:
+    pool = WorkerPool(1)
+    try:
+        assert await pool.run(_blas_threads, timeout=60) == "1"
+    finally:
+        pool.close()
