@@ -21,9 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -32,13 +30,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digests import DIGEST_MODES, digest_due, zone
-from bot.matching import Subscription, matches
 from bot.render import ArticleCard, card_from_article, render_card, render_digest
+from bot.subindex import SubscriptionIndex, Target, matching_chats
+from bot.subscribers import Subscribers, subscribers
 from db import articles as articles_db
 from db import chats as chats_db
 from db.engine import transaction
 from db.models import Article, Chat, ChatArticle, Delivery
-from summaries.rules import KeywordRule, RuleError, parse_rule
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +54,6 @@ ROUTE_BATCH = 200
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """What routing needs of a chat."""
-
-    chat_id: int
-    digest: bool
-    sentences: int
-    timezone: str
-    thread_id: int | None
-
-
 async def route_pending(
     sessions: async_sessionmaker[AsyncSession], *, now: datetime, batch: int = ROUTE_BATCH
 ) -> int:
@@ -78,7 +65,7 @@ async def route_pending(
         async with transaction(sessions) as session:
             ids = await articles_db.unrouted_article_ids(session, limit=batch)
             if ids:
-                total += await _route(session, ids, now=now)
+                total += await _route(session, ids, subscribers(sessions), now=now)
                 await articles_db.mark_routed(session, ids, now=now)
         if len(ids) < batch:
             return total
@@ -95,12 +82,14 @@ async def route_articles(
     if not ids:
         return 0
     async with transaction(sessions) as session:
-        routed = await _route(session, ids, now=now)
+        routed = await _route(session, ids, subscribers(sessions), now=now)
         await articles_db.mark_routed(session, ids, now=now)
     return routed
 
 
-async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> int:
+async def _route(
+    session: AsyncSession, ids: Sequence[int], subs: Subscribers, *, now: datetime
+) -> int:
     """Route the announced articles among ``ids`` in the caller's transaction."""
     articles = (
         await session.exec(
@@ -109,30 +98,17 @@ async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) ->
             .order_by(col(Article.published), col(Article.id))
         )
     ).all()
-    subscribed = await chats_db.subscriptions(session) if articles else []
-    if not subscribed:
+    if not articles:
         return 0
-    # Plain values, read once: ORM attribute access per (article, chat) pair adds up.
-    targets = [
-        (
-            _Target(
-                s.chat.id,
-                s.chat.mode in DIGEST_MODES,
-                s.chat.summary_sentences,
-                s.chat.timezone,
-                s.chat.thread_id,
-            ),
-            subscription(s.chat.id, s.topics, s.rules, s.chat.forums_only),
-        )
-        for s in subscribed
-    ]
     seen = await _routed(session, [a.id for a in articles if a.id is not None])
     sources = await chats_db.article_sources(session, list(ids))
-    # Matching thousands of chats is CPU work: off the event loop, so the bot stays
-    # responsive while a big pass is routed.
-    matched, deliveries = await asyncio.to_thread(
-        _plan_routes, articles, targets, seen, sources, now
-    )
+    async with subs.lock:
+        index = await subs.current(session)
+        # Matching and rendering are CPU work: off the event loop, so the bot stays
+        # responsive while a big pass is routed.
+        matched, deliveries = await asyncio.to_thread(
+            _plan_routes, articles, index, seen, sources, now
+        )
     await _insert(session, ChatArticle, matched)
     await _insert(session, Delivery, deliveries)
     if matched:
@@ -140,9 +116,21 @@ async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) ->
     return len(matched)
 
 
+def _chats_for(index: SubscriptionIndex, article: Article) -> list[Target]:
+    """The chats an article goes to, by chat id. Another source of chats (e.g. chats'
+    own feeds) is one more list joined here."""
+    return matching_chats(
+        index,
+        title=article.title,
+        text=article.text,
+        topics=article.topics or [],
+        is_event=article.is_event,
+    )
+
+
 def _plan_routes(
     articles: Sequence[Article],
-    targets: list[tuple[_Target, Subscription]],
+    index: SubscriptionIndex,
     seen: set[tuple[int, int]],
     sources: dict[int, str],
     now: datetime,
@@ -154,13 +142,10 @@ def _plan_routes(
     deliveries: list[dict[str, Any]] = []
     for article in articles:
         assert article.id is not None  # loaded from the database
-        article_id, title, text = article.id, article.title, article.text
-        topics, is_event = article.topics or [], article.is_event
+        article_id = article.id
         card: ArticleCard | None = None
-        for target, sub in targets:
-            if (target.chat_id, article_id) in seen or not matches(
-                sub, title=title, text=text, topics=topics, is_event=is_event
-            ):
+        for target in _chats_for(index, article):
+            if (target.chat_id, article_id) in seen:
                 continue
             seen.add((target.chat_id, article_id))
             matched.append(
@@ -337,23 +322,6 @@ async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]])
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def subscription(
-    chat_id: int, topics: frozenset[str], rules: Sequence[str], forums_only: bool
-) -> Subscription:
-    """A Subscription from stored data; a stored rule that no longer parses is skipped."""
-    parsed = tuple(r for r in (_rule(q) for q in rules) if r is not None)
-    return Subscription(chat_id, topics, parsed, forums_only)
-
-
-@lru_cache(maxsize=4096)
-def _rule(query: str) -> KeywordRule | None:
-    try:
-        return parse_rule(query)
-    except RuleError:
-        log.warning("stored rule no longer parses: %r", query)
-        return None
 
 
 async def _routed(session: AsyncSession, article_ids: Sequence[int]) -> set[tuple[int, int]]:

@@ -46,7 +46,14 @@ from summaries.terms import (
     word_base,
 )
 
-__all__ = ["MAX_RULE_CHARS", "MAX_RULE_TERMS", "KeywordRule", "RuleError", "parse_rule"]
+__all__ = [
+    "MAX_RULE_CHARS",
+    "MAX_RULE_TERMS",
+    "KeywordRule",
+    "RuleError",
+    "parse_rule",
+    "text_anchors",
+]
 
 MAX_RULE_CHARS = 100
 MAX_RULE_TERMS = 10
@@ -99,6 +106,23 @@ class KeywordRule:
         wanted = (_pattern(t, family=True) for t in self.include_terms)
         unwanted = (_pattern(t, family=False) for t in self.exclude_terms)
         return any(found(p) for p in wanted) and not any(found(p) for p in unwanted)
+
+    def anchors(self) -> frozenset[str]:
+        """The bases of the last words of the wanted terms: a text the rule matches holds
+        one of them among its ``text_anchors``, so an index of rules by anchor finds every
+        rule that may match a text (and ``matches`` then decides)."""
+        found = (_pattern(t, family=True).last for t in self.include_terms)
+        return frozenset(a for a in found if a)
+
+
+def text_anchors(title: str, text: str) -> frozenset[str]:
+    """Every anchor (see ``KeywordRule.anchors``) a rule could meet in this title and text:
+    the bases of their words and the roots those words are built on."""
+    keys: set[str] = set()
+    for index in (family_index(title), family_index(text)):
+        keys.update(index.by_base)
+        keys.update(index.by_root)
+    return frozenset(keys)
 
 
 def parse_rule(query: str) -> KeywordRule:

@@ -1,0 +1,149 @@
+"""The subscription index: every subscribed chat's topics and keyword rules, inverted, so
+that the chats an article is for are found from the article's topics and words.
+
+Pure data and pure functions over plain rows (no I/O): ``build_index`` makes the index from
+the rows ``db.chats.subscription_rows`` loads, ``update_index`` replaces some chats' entries
+with their freshly loaded rows, ``matching_chats`` answers "who gets this article". The
+candidates come from two inverted maps, topic → chats and rule anchor → chats (the last
+word of each wanted term, ``summaries.rules.KeywordRule.anchors``), and every candidate is
+then decided by ``bot.matching.matches``: the same decision as checking every chat, at a
+cost that grows with the candidates, not with the chats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from bot.digests import DIGEST_MODES
+from bot.matching import Subscription, matches, stored_subscription
+from db.chats import SubscriptionRows
+from summaries.rules import text_anchors
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What routing needs of a chat to write its match and delivery."""
+
+    chat_id: int
+    digest: bool
+    sentences: int
+    timezone: str
+    thread_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    target: Target
+    subscription: Subscription
+
+
+@dataclass(slots=True)
+class SubscriptionIndex:
+    """Subscribed chats by id, and the inverted maps that find them (no empty sets kept,
+    so two indexes of the same subscriptions are equal)."""
+
+    chats: dict[int, Entry] = field(default_factory=dict)
+    by_topic: dict[str, set[int]] = field(default_factory=dict)
+    by_anchor: dict[str, set[int]] = field(default_factory=dict)
+
+
+def build_index(rows: SubscriptionRows) -> SubscriptionIndex:
+    """The index of every subscribed chat in ``rows``."""
+    index = SubscriptionIndex()
+    _add(index, rows)
+    return index
+
+
+def update_index(
+    index: SubscriptionIndex, chat_ids: Collection[int], rows: SubscriptionRows
+) -> None:
+    """Replace the entries of ``chat_ids`` with what ``rows`` (those chats' rows, loaded
+    after their change) say: a chat missing from ``rows.chats`` is no longer subscribed."""
+    for chat_id in chat_ids:
+        _remove(index, chat_id)
+    wanted = set(chat_ids)
+    _add(
+        index,
+        SubscriptionRows(
+            [c for c in rows.chats if c.chat_id in wanted],
+            [t for t in rows.topics if t[0] in wanted],
+            [r for r in rows.rules if r[0] in wanted],
+        ),
+    )
+
+
+def candidate_chats(
+    index: SubscriptionIndex, *, title: str, text: str, topics: Sequence[str]
+) -> set[int]:
+    """The chats an article may be for: those with one of its topics, and those with a rule
+    whose anchor is among its words. A superset; ``matching_chats`` decides."""
+    found: set[int] = set()
+    for topic in topics:
+        found |= index.by_topic.get(topic, set())
+    if index.by_anchor:
+        anchors = text_anchors(title, text)
+        # Walk the smaller side: a long text has thousands of words, a small index few anchors.
+        if len(anchors) <= len(index.by_anchor):
+            for anchor in anchors:
+                found |= index.by_anchor.get(anchor, set())
+        else:
+            for anchor, chats in index.by_anchor.items():
+                if anchor in anchors:
+                    found |= chats
+    return found
+
+
+def matching_chats(
+    index: SubscriptionIndex, *, title: str, text: str, topics: Sequence[str], is_event: bool
+) -> list[Target]:
+    """The chats this article is for, by chat id: exactly those ``matches`` accepts."""
+    chosen: list[Target] = []
+    for chat_id in sorted(candidate_chats(index, title=title, text=text, topics=topics)):
+        entry = index.chats[chat_id]
+        if matches(entry.subscription, title=title, text=text, topics=topics, is_event=is_event):
+            chosen.append(entry.target)
+    return chosen
+
+
+def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
+    settings = {c.chat_id: c for c in rows.chats}
+    topics: dict[int, set[str]] = {}
+    for chat_id, slug in rows.topics:
+        if chat_id in settings:
+            topics.setdefault(chat_id, set()).add(slug)
+    rules: dict[int, list[str]] = {}
+    for chat_id, query in rows.rules:
+        if chat_id in settings:
+            rules.setdefault(chat_id, []).append(query)
+    for chat_id in topics.keys() | rules.keys():
+        chat = settings[chat_id]
+        sub = stored_subscription(
+            chat_id, frozenset(topics.get(chat_id, ())), rules.get(chat_id, ()), chat.forums_only
+        )
+        target = Target(
+            chat_id, chat.mode in DIGEST_MODES, chat.sentences, chat.timezone, chat.thread_id
+        )
+        index.chats[chat_id] = Entry(target, sub)
+        for slug in sub.topics:
+            index.by_topic.setdefault(slug, set()).add(chat_id)
+        for anchor in _anchors(sub):
+            index.by_anchor.setdefault(anchor, set()).add(chat_id)
+
+
+def _remove(index: SubscriptionIndex, chat_id: int) -> None:
+    entry = index.chats.pop(chat_id, None)
+    if entry is None:
+        return
+    for key, inverted in [(t, index.by_topic) for t in entry.subscription.topics] + [
+        (a, index.by_anchor) for a in _anchors(entry.subscription)
+    ]:
+        chats = inverted.get(key)
+        if chats is not None:
+            chats.discard(chat_id)
+            if not chats:
+                del inverted[key]
+
+
+def _anchors(sub: Subscription) -> set[str]:
+    return {anchor for rule in sub.rules for anchor in rule.anchors()}
