@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digests import DIGEST_MODES, digest_due, zone
@@ -35,6 +36,7 @@ from bot.subindex import SubscriptionIndex, Target, matching_chats
 from bot.subscribers import Subscribers, subscribers
 from db import articles as articles_db
 from db import chats as chats_db
+from db.bulk import PreparedRows, insert_prepared, prepare_rows
 from db.engine import transaction
 from db.models import Article, Chat, ChatArticle, Delivery
 
@@ -47,6 +49,9 @@ CATCH_UP_PERIOD = "catch-up"
 # Chats handled per digest transaction, and ids per IN (...) list.
 DIGEST_BATCH = 200
 IN_CHUNK = 500
+# Candidate chats read per query, and cards kept across digest batches.
+DIGEST_SCAN = 5000
+CARD_CACHE = 2000
 
 # Articles routed per transaction.
 ROUTE_BATCH = 200
@@ -102,18 +107,39 @@ async def _route(
         return 0
     seen = await _routed(session, [a.id for a in articles if a.id is not None])
     sources = await chats_db.article_sources(session, list(ids))
+    dialect = session.get_bind().dialect
     async with subs.lock:
         index = await subs.current(session)
-        # Matching and rendering are CPU work: off the event loop, so the bot stays
-        # responsive while a big pass is routed.
+        # Matching, rendering and preparing the rows are CPU work: off the event loop, so
+        # the bot stays responsive while a big pass is routed.
         matched, deliveries = await asyncio.to_thread(
-            _plan_routes, articles, index, seen, sources, now
+            _plan_rows, dialect, articles, index, seen, sources, now=now
         )
-    await _insert(session, ChatArticle, matched)
-    await _insert(session, Delivery, deliveries)
-    if matched:
-        log.info("routed %d new match(es), %d instant deliveries", len(matched), len(deliveries))
-    return len(matched)
+    await insert_prepared(session, matched)
+    await insert_prepared(session, deliveries)
+    count = len(matched.params) if matched else 0
+    if count:
+        sent = len(deliveries.params) if deliveries else 0
+        log.info("routed %d new match(es), %d instant deliveries", count, sent)
+    return count
+
+
+def _plan_rows(
+    dialect: sa.Dialect,
+    articles: Sequence[Article],
+    index: SubscriptionIndex,
+    seen: set[tuple[int, int]],
+    sources: dict[int, str],
+    *,
+    now: datetime,
+) -> tuple[PreparedRows | None, PreparedRows | None]:
+    """``_plan_routes``, as rows ready for the driver."""
+    matched, deliveries = _plan_routes(articles, index, seen, sources, now)
+    tables = SQLModel.metadata.tables
+    return (
+        prepare_rows(dialect, tables["chat_articles"], matched),
+        prepare_rows(dialect, tables["deliveries"], deliveries),
+    )
 
 
 def _chats_for(index: SubscriptionIndex, article: Article) -> list[Target]:
@@ -177,34 +203,79 @@ def _plan_routes(
     return matched, deliveries
 
 
+@dataclass(frozen=True, slots=True)
+class _DigestChat:
+    """What a digest needs of a chat (a plain row, not an ORM object)."""
+
+    id: int
+    mode: str
+    digest_hour: int
+    digest_weekday: int
+    timezone: str
+    last_digest_at: datetime | None
+    summary_sentences: int
+    thread_id: int | None
+
+
 async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
     """Enqueue the digests that are due; returns how many delivery rows were created.
 
     A chat's slot is consumed even when nothing is pending, so an article matched later in
     the same slot waits for the next digest instead of triggering one at once. A chat back
     in instant mode with matches still pending gets them once as a catch-up digest.
+
+    Candidate chats are read DIGEST_SCAN at a time (by id) as plain rows and handled
+    DIGEST_BATCH per transaction, and at most CARD_CACHE cards are kept: memory stays
+    bounded whatever the number of chats.
     """
-    async with sessions() as session:
-        pending_chats = select(ChatArticle.chat_id).where(col(ChatArticle.pending_digest).is_(True))
-        candidates = (
-            await session.exec(
-                select(Chat).where(
-                    col(Chat.active).is_(True),
-                    col(Chat.paused).is_(False),
-                    sa.or_(col(Chat.mode).in_(DIGEST_MODES), col(Chat.id).in_(pending_chats)),
-                )
-            )
-        ).all()
-    due = [chat for chat in candidates if _is_due(chat, now)]
     cards: dict[int, ArticleCard] = {}
     created = 0
-    for batch in _chunks(due, DIGEST_BATCH):
-        async with sessions() as session, session.begin():
-            created += await _send_digests(session, batch, cards, now=now)
-    return created
+    after: int | None = None
+    while True:
+        async with sessions() as session:
+            candidates = await _digest_candidates(session, after=after)
+        if not candidates:
+            return created
+        after = candidates[-1].id
+        due = [chat for chat in candidates if _is_due(chat, now)]
+        for batch in _chunks(due, DIGEST_BATCH):
+            if len(cards) > CARD_CACHE:
+                cards.clear()
+            async with sessions() as session, session.begin():
+                created += await _send_digests(session, batch, cards, now=now)
+        if len(candidates) < DIGEST_SCAN:
+            return created
 
 
-def _is_due(chat: Chat, now: datetime) -> bool:
+async def _digest_candidates(session: AsyncSession, *, after: int | None) -> list[_DigestChat]:
+    """The next DIGEST_SCAN chats (by id, past ``after``) that may have a digest due."""
+    pending_chats = select(ChatArticle.chat_id).where(col(ChatArticle.pending_digest).is_(True))
+    query = (
+        sa.select(
+            col(Chat.id),
+            col(Chat.mode),
+            col(Chat.digest_hour),
+            col(Chat.digest_weekday),
+            col(Chat.timezone),
+            col(Chat.last_digest_at),
+            col(Chat.summary_sentences),
+            col(Chat.thread_id),
+        )
+        .where(
+            col(Chat.active).is_(True),
+            col(Chat.paused).is_(False),
+            sa.or_(col(Chat.mode).in_(DIGEST_MODES), col(Chat.id).in_(pending_chats)),
+        )
+        .order_by(col(Chat.id))
+        .limit(DIGEST_SCAN)
+    )
+    if after is not None:
+        query = query.where(col(Chat.id) > after)
+    connection = await session.connection()
+    return [_DigestChat(*row) for row in (await connection.execute(query)).all()]
+
+
+def _is_due(chat: _DigestChat, now: datetime) -> bool:
     if chat.mode not in DIGEST_MODES:
         return True  # a catch-up: it is a candidate only because matches are pending
     return digest_due(
@@ -218,7 +289,11 @@ def _is_due(chat: Chat, now: datetime) -> bool:
 
 
 async def _send_digests(
-    session: AsyncSession, chats: Sequence[Chat], cards: dict[int, ArticleCard], *, now: datetime
+    session: AsyncSession,
+    chats: Sequence[_DigestChat],
+    cards: dict[int, ArticleCard],
+    *,
+    now: datetime,
 ) -> int:
     """One transaction for a batch of due chats; ``cards`` is shared across batches."""
     chat_ids = [chat.id for chat in chats]
