@@ -55,6 +55,20 @@ CARD_CACHE = 2000
 
 # Articles routed per transaction.
 ROUTE_BATCH = 200
+# The columns of the rows routing writes.
+MATCH_COLUMNS = ("chat_id", "article_id", "created_at", "pending_digest")
+DELIVERY_COLUMNS = (
+    "chat_id",
+    "kind",
+    "article_id",
+    "text",
+    "disable_preview",
+    "thread_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
 
 _T = TypeVar("_T")
 
@@ -108,18 +122,26 @@ async def _route(
     seen = await _routed(session, [a.id for a in articles if a.id is not None])
     sources = await chats_db.article_sources(session, list(ids))
     dialect = session.get_bind().dialect
+    count = sent = 0
     async with subs.lock:
         index = await subs.current(session)
-        # Matching, rendering and preparing the rows are CPU work: off the event loop, so
-        # the bot stays responsive while a big pass is routed.
-        matched, deliveries = await asyncio.to_thread(
-            _plan_rows, dialect, articles, index, seen, sources, now=now
-        )
-    await insert_prepared(session, matched)
-    await insert_prepared(session, deliveries)
-    count = len(matched.params) if matched else 0
+        # One article at a time: its rows (tens of thousands at 100,000 chats) are written
+        # before the next one's are made, so memory stays bounded whatever the batch.
+        for article in articles:
+            # Matching, rendering and preparing the rows are CPU work: off the event loop,
+            # so the bot stays responsive while a big pass is routed.
+            matched, deliveries = await asyncio.to_thread(
+                _plan_rows, dialect, [article], index, seen, sources, now=now
+            )
+            try:
+                await insert_prepared(session, matched)
+                await insert_prepared(session, deliveries)
+            except Exception:
+                subs.invalidate()  # a stale entry (a chat gone) fails every retry until rebuilt
+                raise
+            count += len(matched.params) if matched else 0
+            sent += len(deliveries.params) if deliveries else 0
     if count:
-        sent = len(deliveries.params) if deliveries else 0
         log.info("routed %d new match(es), %d instant deliveries", count, sent)
     return count
 
@@ -137,8 +159,8 @@ def _plan_rows(
     matched, deliveries = _plan_routes(articles, index, seen, sources, now)
     tables = SQLModel.metadata.tables
     return (
-        prepare_rows(dialect, tables["chat_articles"], matched),
-        prepare_rows(dialect, tables["deliveries"], deliveries),
+        prepare_rows(dialect, tables["chat_articles"], MATCH_COLUMNS, matched),
+        prepare_rows(dialect, tables["deliveries"], DELIVERY_COLUMNS, deliveries),
     )
 
 
@@ -160,12 +182,13 @@ def _plan_routes(
     seen: set[tuple[int, int]],
     sources: dict[int, str],
     now: datetime,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The new (chat, article) matches and the instant deliveries they make; no I/O
-    (``seen`` is updated with the new matches)."""
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The new (chat, article) matches (MATCH_COLUMNS) and the instant deliveries they make
+    (DELIVERY_COLUMNS); no I/O (``seen`` is updated with the new matches). Plain tuples:
+    one article can make tens of thousands of rows."""
     rendered: dict[tuple[int, int, str], str] = {}
-    matched: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
+    matched: list[tuple[Any, ...]] = []
+    deliveries: list[tuple[Any, ...]] = []
     for article in articles:
         assert article.id is not None  # loaded from the database
         article_id = article.id
@@ -174,14 +197,7 @@ def _plan_routes(
             if (target.chat_id, article_id) in seen:
                 continue
             seen.add((target.chat_id, article_id))
-            matched.append(
-                {
-                    "chat_id": target.chat_id,
-                    "article_id": article_id,
-                    "created_at": now,
-                    "pending_digest": target.digest,
-                }
-            )
+            matched.append((target.chat_id, article_id, now, target.digest))
             if target.digest:
                 continue
             key = (article_id, target.sentences, target.timezone)
@@ -191,7 +207,7 @@ def _plan_routes(
                     card, sentences=target.sentences, tz=zone(target.timezone), now=now
                 )
             deliveries.append(
-                _delivery(
+                _delivery_row(
                     target.chat_id,
                     target.thread_id,
                     "article",
@@ -373,18 +389,22 @@ def _delivery(
     now: datetime,
     article_id: int | None = None,
 ) -> dict[str, Any]:
-    return {
-        "chat_id": chat_id,
-        "kind": kind,
-        "article_id": article_id,
-        "text": text,
-        "disable_preview": kind == "digest",
-        "thread_id": thread_id,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    row = _delivery_row(chat_id, thread_id, kind, text, now=now, article_id=article_id)
+    return dict(zip(DELIVERY_COLUMNS, row, strict=True))
+
+
+def _delivery_row(
+    chat_id: int,
+    thread_id: int | None,
+    kind: str,
+    text: str,
+    *,
+    now: datetime,
+    article_id: int | None = None,
+) -> tuple[Any, ...]:
+    """A pending delivery, in DELIVERY_COLUMNS order."""
+    digest = kind == "digest"
+    return (chat_id, kind, article_id, text, digest, thread_id, "pending", 0, now, now)
 
 
 async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:

@@ -46,6 +46,10 @@ class SubscriptionIndex:
     chats: dict[int, Entry] = field(default_factory=dict)
     by_topic: dict[str, set[int]] = field(default_factory=dict)
     by_anchor: dict[str, set[int]] = field(default_factory=dict)
+    # One frozenset per distinct choice of topics: 100,000 chats make a few thousand.
+    shared_topics: dict[frozenset[str], frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def build_index(rows: SubscriptionRows) -> SubscriptionIndex:
@@ -118,9 +122,9 @@ def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
             rules.setdefault(chat_id, []).append(query)
     for chat_id in topics.keys() | rules.keys():
         chat = settings[chat_id]
-        sub = stored_subscription(
-            chat_id, frozenset(topics.get(chat_id, ())), rules.get(chat_id, ()), chat.forums_only
-        )
+        chosen = frozenset(topics.get(chat_id, ()))
+        chosen = index.shared_topics.setdefault(chosen, chosen)
+        sub = stored_subscription(chat_id, chosen, rules.get(chat_id, ()), chat.forums_only)
         target = Target(
             chat_id, chat.mode in DIGEST_MODES, chat.sentences, chat.timezone, chat.thread_id
         )

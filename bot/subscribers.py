@@ -33,6 +33,11 @@ class Subscribers:
         self._index: SubscriptionIndex | None = None
         self.lock = asyncio.Lock()
 
+    def invalidate(self) -> None:
+        """Rebuild the index at its next use (after a failure that may come from a stale
+        entry, e.g. a chat deleted by a writer this process does not see)."""
+        self._index = None
+
     async def current(self, session: AsyncSession) -> SubscriptionIndex:
         """The index, brought up to date in ``session`` (hold ``lock``)."""
         changed, everything = self._log.take()

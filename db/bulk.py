@@ -3,14 +3,14 @@
 SQLAlchemy's executemany processes every parameter of every row in Python on the calling
 thread (~10 µs a row for a delivery): for the tens of thousands of rows one article can
 route, that is CPU work on the event loop. ``prepare_rows`` does that processing (the
-column types' bind processors, each distinct value once) wherever the caller runs it, e.g.
-in a worker thread, and ``insert_prepared`` hands the finished statement and parameters to
-the driver (SQLite's executemany runs in aiosqlite's thread; psycopg pipelines it).
+column types' bind processors, each distinct value of a column once) wherever the caller
+runs it, e.g. in a worker thread, and ``insert_prepared`` hands the finished statement and
+parameters to the driver (SQLite's executemany runs in aiosqlite's thread; psycopg pipelines it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,40 +27,58 @@ class PreparedRows:
 
 
 def prepare_rows(
-    dialect: sa.Dialect, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+    dialect: sa.Dialect,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
 ) -> PreparedRows | None:
-    """The rows (all with the keys of the first) ready for ``insert_prepared``; None if
+    """The rows (values in the order of ``columns``) ready for ``insert_prepared``; None if
     there are none. Pure CPU: safe to run in a thread."""
     if not rows:
         return None
-    columns = list(rows[0])
-    compiled = sa.insert(table).compile(dialect=dialect, column_keys=columns)
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    given = list(columns)
+    compiled = sa.insert(table).compile(dialect=dialect, column_keys=given)
+    # The statement also sets the columns with a Python-side default: their default value.
+    defaults: dict[str, Any] = {}
+    for name in compiled.positiontup or list(compiled.params):
+        if name not in given:
+            default = table.c[name].default
+            if default is None or not default.is_scalar:
+                raise ValueError(f"no value for column {name!r} of {table.name}")
+            defaults[name] = default.arg  # type: ignore[attr-defined]  # a scalar default's value
+    names = given + list(defaults)
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    tail = tuple(
+        value
+        if (process := processors[len(given) + i]) is None or value is None
+        else process(value)
+        for i, value in enumerate(defaults.values())
+    )
+    # Each distinct value of a processed column (a time, a flag) is processed once.
+    active: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (i, process, {}) for i, process in enumerate(processors[: len(given)]) if process
     ]
-    memo: list[dict[Any, Any]] = [{} for _ in columns]
-
-    def value(i: int, raw: Any) -> Any:
-        process = processors[i]
-        if process is None or raw is None:
-            return raw
-        try:
-            found = memo[i].get(raw, memo)
-        except TypeError:  # an unhashable value (JSON): processed every time
-            return process(raw)
-        if found is memo:
-            found = memo[i][raw] = process(raw)
-        return found
-
-    processed = [tuple(value(i, row[name]) for i, name in enumerate(columns)) for row in rows]
+    processed: list[tuple[Any, ...]]
+    if active:
+        processed = []
+        for row in rows:
+            values = list(row)
+            for i, convert, memo in active:
+                raw = values[i]
+                if raw is not None:
+                    found = memo.get(raw, memo)
+                    if found is memo:
+                        found = memo[raw] = convert(raw)
+                    values[i] = found
+            processed.append((*values, *tail))
+    else:
+        processed = [(*row, *tail) for row in rows] if tail else list(rows)
     if compiled.positiontup is not None:
-        order = [columns.index(name) for name in compiled.positiontup]
-        if order != list(range(len(columns))):
+        order = [names.index(name) for name in compiled.positiontup]
+        if order != list(range(len(names))):
             processed = [tuple(row[i] for i in order) for row in processed]
         return PreparedRows(compiled.string, processed)
-    return PreparedRows(
-        compiled.string, [dict(zip(columns, row, strict=True)) for row in processed]
-    )
+    return PreparedRows(compiled.string, [dict(zip(names, row, strict=True)) for row in processed])
 
 
 async def insert_prepared(session: AsyncSession, prepared: PreparedRows | None) -> None:
