@@ -12,8 +12,13 @@ the start and end of every pass (what an earlier process stored and did not rout
 turns the pending matches of chats whose digest slot has come into digest deliveries. All
 are idempotent; the caller wakes the outbox.
 
-Rows are written with bulk INSERT/UPDATE statements: one article can match thousands of
-chats, and row-by-row ORM flushes would hold SQLite's write lock for many seconds.
+The chats an article is for come from the live subscription index (``bot.subscribers``,
+``bot.subindex``): found from the article's topics and words, so the cost grows with the
+matches, not with the chats. Matching, rendering and preparing the rows run in a thread,
+one article at a time (its rows are written before the next one's are made: memory stays
+bounded); the rows go to the driver's executemany (``db.bulk``): one article can match
+tens of thousands of chats, and row-by-row ORM flushes would hold SQLite's write lock for
+many seconds. Digests read the due chats DIGEST_SCAN at a time.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from db import articles as articles_db
 from db import chats as chats_db
 from db.bulk import PreparedRows, insert_prepared, prepare_rows
 from db.engine import transaction
-from db.models import Article, Chat, ChatArticle, Delivery
+from db.models import Article, Chat, ChatArticle
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +331,7 @@ async def _send_digests(
             pending.setdefault(chat_id, []).append((row_id, article_id))
     await _load_cards(session, {a for rows in pending.values() for _, a in rows}, cards)
 
-    deliveries: list[dict[str, Any]] = []
+    deliveries: list[tuple[Any, ...]] = []
     cleared: list[int] = []
     for chat in chats:
         rows = pending.get(chat.id, [])
@@ -349,7 +354,7 @@ async def _send_digests(
             log.exception("digest for chat %s failed", chat.id)
             continue
         deliveries += [
-            _delivery(chat.id, chat.thread_id, "digest", text, now=now) for text in messages
+            _delivery_row(chat.id, chat.thread_id, "digest", text, now=now) for text in messages
         ]
         cleared += [row_id for row_id, _ in rows]
         if len(rows) > len(chosen):
@@ -362,7 +367,9 @@ async def _send_digests(
     slots = [chat.id for chat in chats if chat.mode in DIGEST_MODES]
     for part in _chunks(slots, IN_CHUNK):
         await session.exec(sa.update(Chat).where(col(Chat.id).in_(part)).values(last_digest_at=now))
-    await _insert(session, Delivery, deliveries)
+    table = SQLModel.metadata.tables["deliveries"]
+    dialect = session.get_bind().dialect
+    await insert_prepared(session, prepare_rows(dialect, table, DELIVERY_COLUMNS, deliveries))
     return len(deliveries)
 
 
@@ -380,19 +387,6 @@ async def _load_cards(
             session.expunge(article)
 
 
-def _delivery(
-    chat_id: int,
-    thread_id: int | None,
-    kind: str,
-    text: str,
-    *,
-    now: datetime,
-    article_id: int | None = None,
-) -> dict[str, Any]:
-    row = _delivery_row(chat_id, thread_id, kind, text, now=now, article_id=article_id)
-    return dict(zip(DELIVERY_COLUMNS, row, strict=True))
-
-
 def _delivery_row(
     chat_id: int,
     thread_id: int | None,
@@ -405,13 +399,6 @@ def _delivery_row(
     """A pending delivery, in DELIVERY_COLUMNS order."""
     digest = kind == "digest"
     return (chat_id, kind, article_id, text, digest, thread_id, "pending", 0, now, now)
-
-
-async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    """A bulk INSERT (executemany) of plain rows, bypassing the ORM's per-row work."""
-    if rows:
-        connection = await session.connection()
-        await connection.execute(sa.insert(model), rows)
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
