@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 @dataclass(frozen=True, slots=True)
 class PreparedRows:
-    """An INSERT in the driver's own SQL and its rows as driver values."""
+    """An INSERT in the driver's own SQL and its rows as driver values; on PostgreSQL, also
+    the same rows as one COPY (``copy_sql`` and its text-format ``copy_data``)."""
 
     sql: str
     params: list[tuple[Any, ...]] | list[dict[str, Any]]
+    copy_sql: str | None = None
+    copy_data: str | None = None
 
 
 def prepare_rows(
@@ -78,11 +82,39 @@ def prepare_rows(
         if order != list(range(len(names))):
             processed = [tuple(row[i] for i in order) for row in processed]
         return PreparedRows(compiled.string, processed)
-    return PreparedRows(compiled.string, [dict(zip(names, row, strict=True)) for row in processed])
+    named = [dict(zip(names, row, strict=True)) for row in processed]
+    if dialect.name != "postgresql":
+        return PreparedRows(compiled.string, named)
+    quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    copy_sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({quoted}) FROM STDIN"
+    lines = ["\t".join(map(_copy_text, row)) + "\n" for row in processed]
+    return PreparedRows(compiled.string, named, copy_sql, "".join(lines))
+
+
+# COPY's text format: backslash escapes for the characters that delimit it.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value).translate(_COPY_ESCAPES)
 
 
 async def insert_prepared(session: AsyncSession, prepared: PreparedRows | None) -> None:
-    """Execute a prepared INSERT in the session's transaction."""
-    if prepared is not None:
-        connection = await session.connection()
+    """Execute a prepared INSERT in the session's transaction (a COPY on PostgreSQL: one
+    round trip for all the rows, where executemany makes one statement per row)."""
+    if prepared is None:
+        return
+    connection = await session.connection()
+    if prepared.copy_sql is None or prepared.copy_data is None:
         await connection.exec_driver_sql(prepared.sql, prepared.params)
+        return
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # a checked-out connection: psycopg's AsyncConnection
+    async with driver.cursor() as cursor, cursor.copy(prepared.copy_sql) as copy:
+        await copy.write(prepared.copy_data)
