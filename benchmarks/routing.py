@@ -15,7 +15,7 @@ article, and peak RSS.
 
     .venv/bin/python benchmarks/routing.py                         # 10k and 100k on SQLite
     .venv/bin/python benchmarks/routing.py --chats 10000           # a quick look
-    .venv/bin/python benchmarks/routing.py --postgres              # also on a throwaway PostgreSQL
+    .venv/bin/python benchmarks/routing.py --engines postgresql    # on a throwaway PostgreSQL
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from bot.routing import DELIVERY_COLUMNS, MATCH_COLUMNS
 from db.bulk import prepare_rows
 from db.engine import create_engine, create_sync_engine, session_factory
 from db.migrate import upgrade
@@ -176,8 +177,9 @@ def seed_articles(url: str, count: int, rng: random.Random, start: int) -> list[
 
 def baseline(url: str, article_ids: Sequence[int], matches: int) -> tuple[float, float]:
     """Seconds of the raw work, (select, write): the bare SELECT of the chat ids following
-    each article's topics, and the driver's executemany of ``matches`` match rows and 75 %
-    as many delivery rows per article (the rows built before the clock starts)."""
+    each article's topics, and the driver's executemany (COPY on PostgreSQL) of ``matches``
+    match rows and 75 % as many delivery rows per article (rows built before the clock
+    starts)."""
     engine = create_sync_engine(url)
     text = "x" * 900  # a rendered card's size
     tables = SQLModel.metadata.tables
@@ -203,32 +205,29 @@ def baseline(url: str, article_ids: Sequence[int], matches: int) -> tuple[float,
             match_rows = prepare_rows(
                 connection.dialect,
                 tables["chat_articles"],
-                [
-                    {"chat_id": c, "article_id": article_id, "created_at": NOW, "pending_digest": 0}
-                    for c in chosen
-                ],
+                MATCH_COLUMNS,
+                [(c, article_id, NOW, False) for c in chosen],
             )
             delivery_rows = prepare_rows(
                 connection.dialect,
                 tables["deliveries"],
+                DELIVERY_COLUMNS,
                 [
-                    {
-                        "chat_id": c,
-                        "kind": "article",
-                        "article_id": article_id,
-                        "text": text,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": NOW,
-                        "created_at": NOW,
-                    }
+                    (c, "article", article_id, text, False, None, "pending", 0, NOW, NOW)
                     for c in chosen[: len(chosen) * 3 // 4]
                 ],
             )
             started = time.perf_counter()
             for prepared in (match_rows, delivery_rows):
-                if prepared is not None:
+                if prepared is None:
+                    continue
+                if prepared.copy_sql is None:
                     connection.exec_driver_sql(prepared.sql, prepared.params)
+                    continue
+                driver = connection.connection.driver_connection
+                assert driver is not None  # psycopg's Connection
+                with driver.cursor() as cursor, cursor.copy(prepared.copy_sql) as copy:
+                    copy.write(prepared.copy_data)
             write_s += time.perf_counter() - started
     engine.dispose()
     return select_s, write_s
@@ -257,6 +256,42 @@ async def route(url: str, batches: Sequence[Sequence[int]]) -> list[tuple[float,
     return results
 
 
+async def index_figures(url: str, article_ids: Sequence[int]) -> str:
+    """The index alone: its build (CPU), and finding the chats of each article."""
+    try:
+        from bot.subindex import build_index, matching_chats  # noqa: PLC0415
+    except ImportError:
+        return "no subscription index in this version"
+    from sqlmodel import col, select  # noqa: PLC0415
+
+    from db.chats import subscription_rows  # noqa: PLC0415
+
+    engine = create_engine(url)
+    async with session_factory(engine)() as session:
+        rows = await subscription_rows(session)
+        query = select(Article).where(col(Article.id).in_(list(article_ids)))
+        articles = (await session.exec(query)).all()
+    await engine.dispose()
+    cpu = time.process_time()
+    index = build_index(rows)
+    built = time.process_time() - cpu
+    cpu = time.process_time()
+    found = sum(
+        len(
+            matching_chats(
+                index, title=a.title, text=a.text, topics=a.topics or [], is_event=a.is_event
+            )
+        )
+        for a in articles
+    )
+    lookup = (time.process_time() - cpu) / len(articles)
+    per = found / len(articles)
+    return (
+        f"index alone: rebuilt (rules parsed before) in {built:.2f} s CPU; "
+        f"finding an article's chats {lookup * 1000:.1f} ms CPU ({per:,.0f} chats)"
+    )
+
+
 def run(url: str, chats: int, seed: int) -> None:
     rng = random.Random(seed)
     upgrade(url)
@@ -282,6 +317,7 @@ def run(url: str, chats: int, seed: int) -> None:
             f"executemany {raw_s / n * 1000:6.1f} ms -> {wall / raw_s:4.2f}x",
             flush=True,
         )
+    print("  " + asyncio.run(index_figures(url, routed[-1])), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS {peak:,.0f} MiB", flush=True)
 
@@ -289,11 +325,12 @@ def run(url: str, chats: int, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, nargs="*", default=[10_000, 100_000])
-    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument(
+        "--engines", nargs="*", default=["sqlite"], choices=["sqlite", "postgresql"]
+    )
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args()
-    engines = ["sqlite"] + (["postgresql"] if args.postgres else [])
-    for engine in engines:
+    for engine in args.engines:
         for chats in args.chats:
             print(f"{engine}, {chats:,} chats", flush=True)
             if engine == "sqlite":
