@@ -19,6 +19,7 @@ from bot.matching import matches, stored_subscription
 from bot.routing import route_articles
 from bot.subindex import build_index, candidate_chats, matching_chats, update_index
 from db import chats as chats_db
+from db import outbox
 from db.chats import ChatRow, SubscriptionRows
 from db.models import ChatArticle
 from summaries.rules import parse_rule
@@ -229,6 +230,24 @@ async def test_every_kind_of_subscription_change_is_seen_by_the_next_routing(
         await chats_db.clear_subscriptions(s, 5)
         await chats_db.add_topic(s, 1, "space")
     assert await route("CRISPR in orbit 3") == {1}
+
+
+async def test_a_blocked_chat_and_a_migrated_group_are_seen_by_the_next_routing(
+    sessions: Sessions,
+) -> None:
+    feed = await add_feed(sessions)
+    await add_chat(sessions, 1, topics=["space"])
+    await add_chat(sessions, -2, topics=["space"])
+    first = await add_article(sessions, "One", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [first], now=NOW)  # builds the index
+
+    async with sessions() as s, s.begin():
+        await outbox.mark_blocked_chat(s, 1, reason="Forbidden: bot was blocked by the user")
+        await outbox.migrate_chat(s, -2, -1002)
+    second = await add_article(sessions, "Two", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [second], now=NOW)
+
+    assert await matched(sessions, second) == {-1002}
 
 
 async def test_a_change_a_transaction_rolled_back_leaves_routing_as_it_was(
