@@ -58,25 +58,14 @@ def prepare_rows(
         else process(value)
         for i, value in enumerate(defaults.values())
     )
-    # Each distinct value of a processed column (a time, a flag) is processed once.
-    active: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
-        (i, process, {}) for i, process in enumerate(processors[: len(given)]) if process
-    ]
-    processed: list[tuple[Any, ...]]
-    if active:
-        processed = []
-        for row in rows:
-            values = list(row)
-            for i, convert, memo in active:
-                raw = values[i]
-                if raw is not None:
-                    found = memo.get(raw, memo)
-                    if found is memo:
-                        found = memo[raw] = convert(raw)
-                    values[i] = found
-            processed.append((*values, *tail))
-    else:
-        processed = [(*row, *tail) for row in rows] if tail else list(rows)
+    # Column by column (zip runs in C): each distinct value of a processed column (a time,
+    # a flag) is processed once, and a column of one value is that value repeated.
+    data: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for i, process in enumerate(processors[: len(given)]):
+        if process is not None:
+            data[i] = _processed(data[i], process)
+    data += [(value,) * len(rows) for value in tail]
+    processed: list[tuple[Any, ...]] = list(zip(*data, strict=True))
     if compiled.positiontup is not None:
         order = [names.index(name) for name in compiled.positiontup]
         if order != list(range(len(names))):
@@ -89,6 +78,17 @@ def prepare_rows(
     copy_sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({quoted}) FROM STDIN"
     lines = ["\t".join(map(_copy_text, row)) + "\n" for row in processed]
     return PreparedRows(compiled.string, named, copy_sql, "".join(lines))
+
+
+def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> Sequence[Any]:
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (JSON): each processed
+        return [None if v is None else process(v) for v in values]
+    done = {v: None if v is None else process(v) for v in distinct}
+    if len(done) == 1:
+        return (done[values[0]],) * len(values)
+    return [done[v] for v in values]
 
 
 # COPY's text format: backslash escapes for the characters that delimit it.
