@@ -6,9 +6,9 @@ the rows ``db.chats.subscription_rows`` loads, ``update_index`` replaces some ch
 with their freshly loaded rows, ``matching_chats`` answers "who gets this article". The
 candidates come from two inverted maps, topic → chats and rule anchor → chats (the last
 word of each wanted term, ``summaries.rules.KeywordRule.anchors``); a chat found by topic
-is matched unless it wants forums only, one found by a rule is decided by
-``bot.matching.matches``: the same decision as checking every chat (the tests compare
-them), at a cost that grows with the candidates, not with the chats.
+is matched unless it wants forums only, one found by a rule when one of its rules matches:
+the decision of ``bot.matching.matches`` for every chat (the tests compare them), at a
+cost that grows with the candidates, not with the chats.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.digests import DIGEST_MODES
-from bot.matching import Subscription, matches, stored_subscription
+from bot.matching import Subscription, stored_subscription
 from db.chats import SubscriptionRows
-from summaries.rules import text_anchors
+from summaries.rules import KeywordRule, text_anchors, text_indexes
+from summaries.terms import FamilyIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,34 +85,42 @@ def candidate_chats(
 ) -> set[int]:
     """The chats an article may be for: those with one of its topics, and those with a rule
     whose anchor is among its words. A superset; ``matching_chats`` decides."""
-    return _topic_chats(index, topics) | _rule_chats(index, title, text)
+    return _topic_chats(index, topics) | _rule_chats(index, text_indexes(title, text))
 
 
 def matching_chats(
     index: SubscriptionIndex, *, title: str, text: str, topics: Sequence[str], is_event: bool
 ) -> list[Target]:
-    """The chats this article is for, by chat id: exactly those ``matches`` accepts.
+    """The chats this article is for, by chat id: exactly those ``bot.matching.matches``
+    accepts.
 
-    A chat found by topic has a topic of the article, so ``matches`` accepts it unless it
-    wants forums only: those are set apart without a call per chat, which at 100,000
-    chats is most of the cost. Chats found by a rule's anchor are checked one by one.
+    A chat found by topic has a topic of the article, so it is for it unless it wants
+    forums only: set operations, no call per chat (most matches come this way). Chats found
+    by a rule's anchor have their rules tested, on the article's text indexed once.
     """
     sure = _topic_chats(index, topics)
     if not is_event:
         sure = sure - index.forums_only
-    maybe = _rule_chats(index, title, text) - sure
-    chosen = sure | {
-        chat_id
-        for chat_id in maybe
-        if matches(
-            index.chats[chat_id].subscription,
-            title=title,
-            text=text,
-            topics=topics,
-            is_event=is_event,
-        )
-    }
+    # The others have no topic of the article (or want forums only and it is none): they
+    # are for the article when it is a forum or they take any, and one of their rules
+    # matches, as ``matches`` decides; the text is indexed once for all of their rules.
+    indexes = text_indexes(title, text)
+    maybe = _rule_chats(index, indexes) - sure
+    if not is_event:
+        maybe -= index.forums_only
     chats = index.chats
+    # Chats share their rules (one parsed rule per query): each is tested once.
+    verdicts: dict[int, bool] = {}
+
+    def meets(rule: KeywordRule) -> bool:
+        verdict = verdicts.get(id(rule))
+        if verdict is None:
+            verdict = verdicts[id(rule)] = rule.matches_indexes(indexes)
+        return verdict
+
+    chosen = sure | {
+        chat_id for chat_id in maybe if any(map(meets, chats[chat_id].subscription.rules))
+    }
     return [chats[chat_id].target for chat_id in sorted(chosen)]
 
 
@@ -122,11 +131,11 @@ def _topic_chats(index: SubscriptionIndex, topics: Sequence[str]) -> set[int]:
     return found
 
 
-def _rule_chats(index: SubscriptionIndex, title: str, text: str) -> set[int]:
+def _rule_chats(index: SubscriptionIndex, indexes: Sequence[FamilyIndex]) -> set[int]:
     found: set[int] = set()
     if not index.by_anchor:
         return found
-    anchors = text_anchors(title, text)
+    anchors = text_anchors(indexes)
     # Walk the smaller side: a long text has thousands of words, a small index few anchors.
     if len(anchors) <= len(index.by_anchor):
         for anchor in anchors:

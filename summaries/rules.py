@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -53,6 +53,7 @@ __all__ = [
     "RuleError",
     "parse_rule",
     "text_anchors",
+    "text_indexes",
 ]
 
 MAX_RULE_CHARS = 100
@@ -98,7 +99,11 @@ class KeywordRule:
         return " ".join(parts)
 
     def matches(self, title: str, text: str) -> bool:
-        indexes = (family_index(title), family_index(text))
+        return self.matches_indexes(text_indexes(title, text))
+
+    def matches_indexes(self, indexes: Sequence[FamilyIndex]) -> bool:
+        """``matches`` on the ``text_indexes`` of a title and text, made once for the many
+        rules tested on one article."""
 
         def found(pattern: _Pattern) -> bool:
             return any(pattern.occurs(index) for index in indexes)
@@ -115,11 +120,17 @@ class KeywordRule:
         return frozenset(a for a in found if a)
 
 
-def text_anchors(title: str, text: str) -> frozenset[str]:
-    """Every anchor (see ``KeywordRule.anchors``) a rule could meet in this title and text:
-    the bases of their words and the roots those words are built on."""
+def text_indexes(title: str, text: str) -> tuple[FamilyIndex, FamilyIndex]:
+    """The family indexes a rule is matched on (see ``KeywordRule.matches_indexes``)."""
+    return family_index(title), family_index(text)
+
+
+def text_anchors(indexes: Sequence[FamilyIndex]) -> frozenset[str]:
+    """Every anchor (see ``KeywordRule.anchors``) a rule could meet in the title and text
+    of these ``text_indexes``: the bases of their words and the roots those words are
+    built on."""
     keys: set[str] = set()
-    for index in (family_index(title), family_index(text)):
+    for index in indexes:
         keys.update(index.by_base)
         keys.update(index.by_root)
     return frozenset(keys)
