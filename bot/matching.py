@@ -78,7 +78,9 @@ def stored_subscription(
     return Subscription(chat_id, topics, parsed, forums_only)
 
 
-@lru_cache(maxsize=4096)
+# Sized for the subscription index: 100,000 chats hold some 50,000 rules, many alike, and
+# chats with the same query share one parsed rule.
+@lru_cache(maxsize=65_536)
 def _rule(query: str) -> KeywordRule | None:
     try:
         return parse_rule(query)

@@ -12,8 +12,13 @@ the start and end of every pass (what an earlier process stored and did not rout
 turns the pending matches of chats whose digest slot has come into digest deliveries. All
 are idempotent; the caller wakes the outbox.
 
-Rows are written with bulk INSERT/UPDATE statements: one article can match thousands of
-chats, and row-by-row ORM flushes would hold SQLite's write lock for many seconds.
+The chats an article is for come from the live subscription index (``bot.subscribers``,
+``bot.subindex``): found from the article's topics and words, so the cost grows with the
+matches, not with the chats. Matching, rendering and preparing the rows run in a thread,
+one article at a time (its rows are written before the next one's are made: memory stays
+bounded); the rows go to the driver's executemany (``db.bulk``): one article can match
+tens of thousands of chats, and row-by-row ORM flushes would hold SQLite's write lock for
+many seconds. Digests read the due chats DIGEST_SCAN at a time.
 """
 
 from __future__ import annotations
@@ -23,26 +28,25 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from itertools import chain
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digests import DIGEST_MODES, digest_due, zone
 from bot.feedowners import OwnedArticles, owned_articles
 from bot.i18n import translator
-from bot.matching import Subscription, matches
 from bot.render import ArticleCard, card_from_article, render_card, render_digest
+from bot.subindex import SubscriptionIndex, Target, matching_chats
+from bot.subscribers import Subscribers, subscribers
 from db import articles as articles_db
 from db import chats as chats_db
+from db.bulk import PreparedRows, insert_prepared, prepare_rows
 from db.chatfeeds import ArticleOwner
 from db.engine import transaction
-from db.models import Article, Chat, ChatArticle, Delivery
-from summaries.rules import KeywordRule, RuleError, parse_rule
+from db.models import Article, Chat, ChatArticle
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +57,28 @@ CATCH_UP_PERIOD = "catch-up"
 # Chats handled per digest transaction, and ids per IN (...) list.
 DIGEST_BATCH = 200
 IN_CHUNK = 500
+# Candidate chats read per query, and cards kept across digest batches.
+DIGEST_SCAN = 5000
+CARD_CACHE = 2000
 
 # Articles routed per transaction.
 ROUTE_BATCH = 200
+# The columns of the rows routing writes.
+MATCH_COLUMNS = ("chat_id", "article_id", "created_at", "pending_digest")
+DELIVERY_COLUMNS = (
+    "chat_id",
+    "kind",
+    "article_id",
+    "text",
+    "disable_preview",
+    "thread_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """What routing needs of a chat."""
-
-    chat_id: int
-    digest: bool
-    sentences: int
-    timezone: str
-    thread_id: int | None
-    language: str | None = None
 
 
 async def route_pending(
@@ -83,7 +92,7 @@ async def route_pending(
         async with transaction(sessions) as session:
             ids = await articles_db.unrouted_article_ids(session, limit=batch)
             if ids:
-                total += await _route(session, ids, now=now)
+                total += await _route(session, ids, subscribers(sessions), now=now)
                 await articles_db.mark_routed(session, ids, now=now)
         if len(ids) < batch:
             return total
@@ -100,12 +109,14 @@ async def route_articles(
     if not ids:
         return 0
     async with transaction(sessions) as session:
-        routed = await _route(session, ids, now=now)
+        routed = await _route(session, ids, subscribers(sessions), now=now)
         await articles_db.mark_routed(session, ids, now=now)
     return routed
 
 
-async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> int:
+async def _route(
+    session: AsyncSession, ids: Sequence[int], subs: Subscribers, *, now: datetime
+) -> int:
     """Route the announced articles among ``ids`` in the caller's transaction."""
     articles = (
         await session.exec(
@@ -114,80 +125,107 @@ async def _route(session: AsyncSession, ids: Sequence[int], *, now: datetime) ->
             .order_by(col(Article.published), col(Article.id))
         )
     ).all()
-    subscribed = await chats_db.subscriptions(session) if articles else []
+    if not articles:
+        return 0
+    article_ids = [a.id for a in articles if a.id is not None]
+    seen = await _routed(session, article_ids)
+    sources = await chats_db.article_sources(session, list(ids))
     # Chats' own feeds: their owners get their articles, no one else gets an article that
     # only such feeds carried.
-    owned = await owned_articles(session, [a.id for a in articles if a.id is not None])
-    if not subscribed and not owned.owners:
-        return 0
-    # Plain values, read once: ORM attribute access per (article, chat) pair adds up.
-    targets = [
-        (
-            _Target(
-                s.chat.id,
-                s.chat.mode in DIGEST_MODES,
-                s.chat.summary_sentences,
-                s.chat.timezone,
-                s.chat.thread_id,
-                s.chat.language,
-            ),
-            subscription(s.chat.id, s.topics, s.rules, s.chat.forums_only),
-        )
-        for s in subscribed
-    ]
-    seen = await _routed(session, [a.id for a in articles if a.id is not None])
-    sources = await chats_db.article_sources(session, list(ids))
-    # Matching thousands of chats is CPU work: off the event loop, so the bot stays
-    # responsive while a big pass is routed.
-    matched, deliveries = await asyncio.to_thread(
-        _plan_routes, articles, targets, seen, sources, now, owned=owned
+    owned = await owned_articles(session, article_ids)
+    dialect = session.get_bind().dialect
+    count = sent = 0
+    async with subs.lock:
+        index = await subs.current(session)
+        # One article at a time: its rows (tens of thousands at 100,000 chats) are written
+        # before the next one's are made, so memory stays bounded whatever the batch.
+        for article in articles:
+            # Matching, rendering and preparing the rows are CPU work: off the event loop,
+            # so the bot stays responsive while a big pass is routed.
+            matched, deliveries = await asyncio.to_thread(
+                _plan_rows, dialect, [article], index, seen, sources, now=now, owned=owned
+            )
+            try:
+                await insert_prepared(session, matched)
+                await insert_prepared(session, deliveries)
+            except Exception:
+                subs.invalidate()  # a stale entry (a chat gone) fails every retry until rebuilt
+                raise
+            count += len(matched.params) if matched else 0
+            sent += len(deliveries.params) if deliveries else 0
+    if count:
+        log.info("routed %d new match(es), %d instant deliveries", count, sent)
+    return count
+
+
+def _plan_rows(
+    dialect: sa.Dialect,
+    articles: Sequence[Article],
+    index: SubscriptionIndex,
+    seen: set[tuple[int, int]],
+    sources: dict[int, str],
+    *,
+    now: datetime,
+    owned: OwnedArticles,
+) -> tuple[PreparedRows | None, PreparedRows | None]:
+    """``_plan_routes``, as rows ready for the driver."""
+    matched, deliveries = _plan_routes(articles, index, seen, sources, now, owned=owned)
+    tables = SQLModel.metadata.tables
+    return (
+        prepare_rows(dialect, tables["chat_articles"], MATCH_COLUMNS, matched),
+        prepare_rows(dialect, tables["deliveries"], DELIVERY_COLUMNS, deliveries),
     )
-    await _insert(session, ChatArticle, matched)
-    await _insert(session, Delivery, deliveries)
-    if matched:
-        log.info("routed %d new match(es), %d instant deliveries", len(matched), len(deliveries))
-    return len(matched)
+
+
+def _chats_for(index: SubscriptionIndex, article: Article, owned: OwnedArticles) -> list[Target]:
+    """The chats an article goes to: those its topics and words match (unless only chats'
+    own feeds carried it), and the chats following a feed that carried it (their topic
+    filter passing). A chat found both ways is one target (routing skips what it has seen)."""
+    assert article.id is not None  # loaded from the database
+    topics = article.topics or []
+    found: list[Target] = []
+    if not owned.is_private(article.id):
+        found = matching_chats(
+            index, title=article.title, text=article.text, topics=topics, is_event=article.is_event
+        )
+    return found + [_owner_target(o) for o in owned.owners_of(article.id, topics)]
+
+
+def _owner_target(owner: ArticleOwner) -> Target:
+    return Target(
+        owner.chat_id,
+        owner.mode in DIGEST_MODES,
+        owner.summary_sentences,
+        owner.timezone,
+        owner.thread_id,
+        owner.language,
+    )
 
 
 def _plan_routes(
     articles: Sequence[Article],
-    targets: list[tuple[_Target, Subscription]],
+    index: SubscriptionIndex,
     seen: set[tuple[int, int]],
     sources: dict[int, str],
     now: datetime,
     *,
     owned: OwnedArticles,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The new (chat, article) matches and the instant deliveries they make; no I/O
-    (``seen`` is updated with the new matches)."""
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The new (chat, article) matches (MATCH_COLUMNS) and the instant deliveries they make
+    (DELIVERY_COLUMNS); no I/O (``seen`` is updated with the new matches). Plain tuples:
+    one article can make tens of thousands of rows."""
     rendered: dict[tuple[int, int, str, str | None], str] = {}
-    matched: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
+    matched: list[tuple[Any, ...]] = []
+    deliveries: list[tuple[Any, ...]] = []
     for article in articles:
         assert article.id is not None  # loaded from the database
-        article_id, title, text = article.id, article.title, article.text
-        topics, is_event = article.topics or [], article.is_event
+        article_id = article.id
         card: ArticleCard | None = None
-        public = not owned.is_private(article_id)
-        candidates = chain(
-            ((target, sub) for target, sub in targets if public),
-            ((_owner_target(o), None) for o in owned.owners_of(article_id, topics)),
-        )
-        for target, sub in candidates:
-            if (target.chat_id, article_id) in seen or (
-                sub is not None
-                and not matches(sub, title=title, text=text, topics=topics, is_event=is_event)
-            ):
+        for target in _chats_for(index, article, owned):
+            if (target.chat_id, article_id) in seen:
                 continue
             seen.add((target.chat_id, article_id))
-            matched.append(
-                {
-                    "chat_id": target.chat_id,
-                    "article_id": article_id,
-                    "created_at": now,
-                    "pending_digest": target.digest,
-                }
-            )
+            matched.append((target.chat_id, article_id, now, target.digest))
             if target.digest:
                 continue
             key = (article_id, target.sentences, target.timezone, target.language)
@@ -201,7 +239,7 @@ def _plan_routes(
                     tr=translator(target.language),
                 )
             deliveries.append(
-                _delivery(
+                _delivery_row(
                     target.chat_id,
                     target.thread_id,
                     "article",
@@ -213,14 +251,19 @@ def _plan_routes(
     return matched, deliveries
 
 
-def _owner_target(owner: ArticleOwner) -> _Target:
-    return _Target(
-        owner.chat_id,
-        owner.mode in DIGEST_MODES,
-        owner.summary_sentences,
-        owner.timezone,
-        owner.thread_id,
-    )
+@dataclass(frozen=True, slots=True)
+class _DigestChat:
+    """What a digest needs of a chat (a plain row, not an ORM object)."""
+
+    id: int
+    mode: str
+    digest_hour: int
+    digest_weekday: int
+    timezone: str
+    last_digest_at: datetime | None
+    summary_sentences: int
+    thread_id: int | None
+    language: str | None
 
 
 async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
@@ -229,28 +272,60 @@ async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: d
     A chat's slot is consumed even when nothing is pending, so an article matched later in
     the same slot waits for the next digest instead of triggering one at once. A chat back
     in instant mode with matches still pending gets them once as a catch-up digest.
+
+    Candidate chats are read DIGEST_SCAN at a time (by id) as plain rows and handled
+    DIGEST_BATCH per transaction, and at most CARD_CACHE cards are kept: memory stays
+    bounded whatever the number of chats.
     """
-    async with sessions() as session:
-        pending_chats = select(ChatArticle.chat_id).where(col(ChatArticle.pending_digest).is_(True))
-        candidates = (
-            await session.exec(
-                select(Chat).where(
-                    col(Chat.active).is_(True),
-                    col(Chat.paused).is_(False),
-                    sa.or_(col(Chat.mode).in_(DIGEST_MODES), col(Chat.id).in_(pending_chats)),
-                )
-            )
-        ).all()
-    due = [chat for chat in candidates if _is_due(chat, now)]
     cards: dict[int, ArticleCard] = {}
     created = 0
-    for batch in _chunks(due, DIGEST_BATCH):
-        async with sessions() as session, session.begin():
-            created += await _send_digests(session, batch, cards, now=now)
-    return created
+    after: int | None = None
+    while True:
+        async with sessions() as session:
+            candidates = await _digest_candidates(session, after=after)
+        if not candidates:
+            return created
+        after = candidates[-1].id
+        due = [chat for chat in candidates if _is_due(chat, now)]
+        for batch in _chunks(due, DIGEST_BATCH):
+            if len(cards) > CARD_CACHE:
+                cards.clear()
+            async with sessions() as session, session.begin():
+                created += await _send_digests(session, batch, cards, now=now)
+        if len(candidates) < DIGEST_SCAN:
+            return created
 
 
-def _is_due(chat: Chat, now: datetime) -> bool:
+async def _digest_candidates(session: AsyncSession, *, after: int | None) -> list[_DigestChat]:
+    """The next DIGEST_SCAN chats (by id, past ``after``) that may have a digest due."""
+    pending_chats = select(ChatArticle.chat_id).where(col(ChatArticle.pending_digest).is_(True))
+    query = (
+        sa.select(
+            col(Chat.id),
+            col(Chat.mode),
+            col(Chat.digest_hour),
+            col(Chat.digest_weekday),
+            col(Chat.timezone),
+            col(Chat.last_digest_at),
+            col(Chat.summary_sentences),
+            col(Chat.thread_id),
+            col(Chat.language),
+        )
+        .where(
+            col(Chat.active).is_(True),
+            col(Chat.paused).is_(False),
+            sa.or_(col(Chat.mode).in_(DIGEST_MODES), col(Chat.id).in_(pending_chats)),
+        )
+        .order_by(col(Chat.id))
+        .limit(DIGEST_SCAN)
+    )
+    if after is not None:
+        query = query.where(col(Chat.id) > after)
+    connection = await session.connection()
+    return [_DigestChat(*row) for row in (await connection.execute(query)).all()]
+
+
+def _is_due(chat: _DigestChat, now: datetime) -> bool:
     if chat.mode not in DIGEST_MODES:
         return True  # a catch-up: it is a candidate only because matches are pending
     return digest_due(
@@ -264,7 +339,11 @@ def _is_due(chat: Chat, now: datetime) -> bool:
 
 
 async def _send_digests(
-    session: AsyncSession, chats: Sequence[Chat], cards: dict[int, ArticleCard], *, now: datetime
+    session: AsyncSession,
+    chats: Sequence[_DigestChat],
+    cards: dict[int, ArticleCard],
+    *,
+    now: datetime,
 ) -> int:
     """One transaction for a batch of due chats; ``cards`` is shared across batches."""
     chat_ids = [chat.id for chat in chats]
@@ -281,7 +360,7 @@ async def _send_digests(
             pending.setdefault(chat_id, []).append((row_id, article_id))
     await _load_cards(session, {a for rows in pending.values() for _, a in rows}, cards)
 
-    deliveries: list[dict[str, Any]] = []
+    deliveries: list[tuple[Any, ...]] = []
     cleared: list[int] = []
     for chat in chats:
         rows = pending.get(chat.id, [])
@@ -305,7 +384,7 @@ async def _send_digests(
             log.exception("digest for chat %s failed", chat.id)
             continue
         deliveries += [
-            _delivery(chat.id, chat.thread_id, "digest", text, now=now) for text in messages
+            _delivery_row(chat.id, chat.thread_id, "digest", text, now=now) for text in messages
         ]
         cleared += [row_id for row_id, _ in rows]
         if len(rows) > len(chosen):
@@ -318,7 +397,9 @@ async def _send_digests(
     slots = [chat.id for chat in chats if chat.mode in DIGEST_MODES]
     for part in _chunks(slots, IN_CHUNK):
         await session.exec(sa.update(Chat).where(col(Chat.id).in_(part)).values(last_digest_at=now))
-    await _insert(session, Delivery, deliveries)
+    table = SQLModel.metadata.tables["deliveries"]
+    dialect = session.get_bind().dialect
+    await insert_prepared(session, prepare_rows(dialect, table, DELIVERY_COLUMNS, deliveries))
     return len(deliveries)
 
 
@@ -336,7 +417,7 @@ async def _load_cards(
             session.expunge(article)
 
 
-def _delivery(
+def _delivery_row(
     chat_id: int,
     thread_id: int | None,
     kind: str,
@@ -344,48 +425,15 @@ def _delivery(
     *,
     now: datetime,
     article_id: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "chat_id": chat_id,
-        "kind": kind,
-        "article_id": article_id,
-        "text": text,
-        "disable_preview": kind == "digest",
-        "thread_id": thread_id,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-
-
-async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    """A bulk INSERT (executemany) of plain rows, bypassing the ORM's per-row work."""
-    if rows:
-        connection = await session.connection()
-        await connection.execute(sa.insert(model), rows)
+) -> tuple[Any, ...]:
+    """A pending delivery, in DELIVERY_COLUMNS order."""
+    digest = kind == "digest"
+    return (chat_id, kind, article_id, text, digest, thread_id, "pending", 0, now, now)
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def subscription(
-    chat_id: int, topics: frozenset[str], rules: Sequence[str], forums_only: bool
-) -> Subscription:
-    """A Subscription from stored data; a stored rule that no longer parses is skipped."""
-    parsed = tuple(r for r in (_rule(q) for q in rules) if r is not None)
-    return Subscription(chat_id, topics, parsed, forums_only)
-
-
-@lru_cache(maxsize=4096)
-def _rule(query: str) -> KeywordRule | None:
-    try:
-        return parse_rule(query)
-    except RuleError:
-        log.warning("stored rule no longer parses: %r", query)
-        return None
 
 
 async def _routed(session: AsyncSession, article_ids: Sequence[int]) -> set[tuple[int, int]]:

@@ -58,6 +58,7 @@ class ArticleOwner:
     summary_sentences: int
     timezone: str
     thread_id: int | None
+    language: str | None = None  # the chat's interface language (None: English)
 
 
 async def known_feed(session: AsyncSession, url: str) -> KnownFeed | None:
@@ -214,6 +215,7 @@ async def article_owners(session: AsyncSession, article_ids: Sequence[int]) -> l
             chat.summary_sentences,
             chat.timezone,
             chat.thread_id,
+            chat.language,
         )
         for article_id, topics, chat in rows.all()
     ]

@@ -34,6 +34,8 @@ from summaries.topics import TOPICS, topic_by_slug
 SCAN_LIMIT = 500
 # Searches kept per chat for paging their lists; older ones answer "expired".
 KEEP_SEARCHES = 20
+# Chat ids per IN (...) list.
+IN_CHUNK = 500
 
 
 class SettingsChange(TypedDict, total=False):
@@ -60,6 +62,30 @@ class SubscribedChat:
     chat: Chat
     topics: frozenset[str]
     rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    """A subscribable chat's routing settings, as a plain row."""
+
+    chat_id: int
+    mode: str
+    sentences: int
+    timezone: str
+    thread_id: int | None
+    forums_only: bool
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRows:
+    """Plain rows: active, unpaused chats, and (chat id, slug) and (chat id, canonical
+    query) rows, rules in id order. Topic and rule rows of chats not among ``chats`` are
+    to be ignored (their chat is paused or inactive)."""
+
+    chats: Sequence[ChatRow]
+    topics: Sequence[tuple[int, str]]
+    rules: Sequence[tuple[int, str]]
 
 
 # ------------------------------------------------------------------------------ chats
@@ -271,6 +297,44 @@ async def subscriptions(session: AsyncSession) -> list[SubscribedChat]:
         for chat in chats
         if chat.id in topics or chat.id in rules
     ]
+
+
+async def subscription_rows(
+    session: AsyncSession, chat_ids: Collection[int] | None = None
+) -> SubscriptionRows:
+    """Every subscribable chat's rows (``chat_ids`` None), or those of some chats, as plain
+    rows in three bulk queries (per IN_CHUNK chats): no ORM objects, which cost ~20 times
+    as much to load for 100,000 chats."""
+    parts: list[list[int] | None] = [None]
+    if chat_ids is not None:
+        ids = sorted(set(chat_ids))
+        parts = [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+    chats: list[ChatRow] = []
+    topics: list[tuple[int, str]] = []
+    rules: list[tuple[int, str]] = []
+    for part in parts:
+        chat_query = sa.select(
+            col(Chat.id),
+            col(Chat.mode),
+            col(Chat.summary_sentences),
+            col(Chat.timezone),
+            col(Chat.thread_id),
+            col(Chat.forums_only),
+            col(Chat.language),
+        ).where(col(Chat.active).is_(True), col(Chat.paused).is_(False))
+        topic_query = sa.select(col(ChatTopic.chat_id), col(ChatTopic.slug))
+        rule_query = sa.select(col(ChatRule.chat_id), col(ChatRule.query)).order_by(
+            col(ChatRule.id)
+        )
+        if part is not None:
+            chat_query = chat_query.where(col(Chat.id).in_(part))
+            topic_query = topic_query.where(col(ChatTopic.chat_id).in_(part))
+            rule_query = rule_query.where(col(ChatRule.chat_id).in_(part))
+        connection = await session.connection()
+        chats += [ChatRow(*row) for row in await connection.execute(chat_query)]
+        topics += [(c, s) for c, s in await connection.execute(topic_query)]
+        rules += [(c, q) for c, q in await connection.execute(rule_query)]
+    return SubscriptionRows(chats, topics, rules)
 
 
 async def subscriptions_of(

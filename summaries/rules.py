@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -46,7 +46,15 @@ from summaries.terms import (
     word_base,
 )
 
-__all__ = ["MAX_RULE_CHARS", "MAX_RULE_TERMS", "KeywordRule", "RuleError", "parse_rule"]
+__all__ = [
+    "MAX_RULE_CHARS",
+    "MAX_RULE_TERMS",
+    "KeywordRule",
+    "RuleError",
+    "parse_rule",
+    "text_anchors",
+    "text_indexes",
+]
 
 MAX_RULE_CHARS = 100
 MAX_RULE_TERMS = 10
@@ -91,7 +99,11 @@ class KeywordRule:
         return " ".join(parts)
 
     def matches(self, title: str, text: str) -> bool:
-        indexes = (family_index(title), family_index(text))
+        return self.matches_indexes(text_indexes(title, text))
+
+    def matches_indexes(self, indexes: Sequence[FamilyIndex]) -> bool:
+        """``matches`` on the ``text_indexes`` of a title and text, made once for the many
+        rules tested on one article."""
 
         def found(pattern: _Pattern) -> bool:
             return any(pattern.occurs(index) for index in indexes)
@@ -99,6 +111,29 @@ class KeywordRule:
         wanted = (_pattern(t, family=True) for t in self.include_terms)
         unwanted = (_pattern(t, family=False) for t in self.exclude_terms)
         return any(found(p) for p in wanted) and not any(found(p) for p in unwanted)
+
+    def anchors(self) -> frozenset[str]:
+        """The bases of the last words of the wanted terms: a text the rule matches holds
+        one of them among its ``text_anchors``, so an index of rules by anchor finds every
+        rule that may match a text (and ``matches`` then decides)."""
+        found = (_pattern(t, family=True).last for t in self.include_terms)
+        return frozenset(a for a in found if a)
+
+
+def text_indexes(title: str, text: str) -> tuple[FamilyIndex, FamilyIndex]:
+    """The family indexes a rule is matched on (see ``KeywordRule.matches_indexes``)."""
+    return family_index(title), family_index(text)
+
+
+def text_anchors(indexes: Sequence[FamilyIndex]) -> frozenset[str]:
+    """Every anchor (see ``KeywordRule.anchors``) a rule could meet in the title and text
+    of these ``text_indexes``: the bases of their words and the roots those words are
+    built on."""
+    keys: set[str] = set()
+    for index in indexes:
+        keys.update(index.by_base)
+        keys.update(index.by_root)
+    return frozenset(keys)
 
 
 def parse_rule(query: str) -> KeywordRule:

@@ -22,12 +22,22 @@ from bot import keyboards as kb
 from bot.delivery import ChatPacer, RateLimits, SendBudget
 from bot.handlers import COMMANDS, ERRORS_KEY, MAX_RULES, fallback_handlers, handlers
 from bot.replies import ReplyLimiter, ReplyRetries
+from bot.routing import route_articles
 from bot.services import Services
 from bot.settings import Settings
 from bot.throttle import THROTTLE_GROUP, Throttle
 from db import chats as chats_db
 from db import search as search_db
-from db.models import Article, ArticleSource, Chat, ChatRule, ChatSearch, ChatTopic, Feed
+from db.models import (
+    Article,
+    ArticleSource,
+    Chat,
+    ChatArticle,
+    ChatRule,
+    ChatSearch,
+    ChatTopic,
+    Feed,
+)
 from summaries.fetch import Fetcher
 from summaries.rules import parse_rule
 from summaries.search import search_document
@@ -1450,3 +1460,29 @@ async def test_answers_to_one_chat_are_paced_within_its_limit(paced: Harness) ->
     stats = paced.fake.stats()
     assert (stats.too_many_requests, stats.max_chat_rate) == (0, 1)
     assert await paced.topics(USER) == ["ai", "physics", "space"]
+
+
+async def routed_to(harness: Harness, article_id: int) -> set[int]:
+    async with harness.sessions() as s:
+        query = select(ChatArticle.chat_id).where(ChatArticle.article_id == article_id)
+        return set((await s.exec(query)).all())
+
+
+async def test_a_subscription_made_or_stopped_by_command_is_seen_by_the_next_routing(
+    harness: Harness,
+) -> None:
+    before = await seed_article(harness, "CRISPR screen zero", topics=[])
+    await route_articles(harness.sessions, [before], now=NOW)  # the index is built: empty
+    await harness.send(USER, "/subscribe crispr")
+    assert await harness.rules(USER) == ["crispr"]
+    first = await seed_article(harness, "CRISPR screen one", topics=[])
+    await route_articles(harness.sessions, [first], now=NOW)
+    assert await routed_to(harness, first) == {USER}
+
+    (ask,) = await harness.send(USER, "/stop")
+    await harness.click(USER, ask, data_of(ask, lambda a: isinstance(a, kb.ConfirmStop)))
+    assert await harness.chat(USER) is None
+    second = await seed_article(harness, "CRISPR screen two", topics=[])
+    await route_articles(harness.sessions, [second], now=NOW)
+
+    assert await routed_to(harness, second) == set()

@@ -396,3 +396,20 @@ async def test_a_returning_chat_is_active_again(sessions: Sessions) -> None:
     async with sessions() as s:
         ids = (await s.exec(select(Chat.id).where(col(Chat.active).is_(True)))).all()
     assert list(ids) == [1]
+
+
+async def test_digests_of_more_chats_than_one_read_all_arrive(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import routing
+
+    monkeypatch.setattr(routing, "DIGEST_SCAN", 2)  # due chats are read 2 at a time
+    monkeypatch.setattr(routing, "CARD_CACHE", 0)  # and no card is kept between batches
+    feed = await add_feed(sessions)
+    for chat_id in (1, 2, 3, 4, 5):
+        await add_chat(sessions, chat_id, topics=["space"], mode="daily", digest_hour=8)
+    article = await add_article(sessions, "Mars rover", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [article], now=NOW)
+
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=1)) == 5
+    assert sorted(d.chat_id for d in await rows(sessions, Delivery)) == [1, 2, 3, 4, 5]
