@@ -233,11 +233,14 @@ def feeds_list() -> None:
     async def go(settings: Settings) -> None:
         from rich.table import Table
 
-        from bot.context import open_database
-        from db import queries
+        from db.engine import read_sync
+        from db.feedhealth import read_feed_health
+        from db.migrate import upgrade
 
-        async with open_database(settings) as sessions, sessions() as session:
-            feeds = await queries.list_feeds(session)
+        # Core and a sync connection only: no SQLModel or async stack for a quick look
+        # (benchmarks/startup.py); the schema check loads Alembic only when it must upgrade.
+        upgrade(settings.database_url)
+        feeds = read_sync(settings.database_url, read_feed_health, connect_timeout=10)
         now = _now()
         table = Table(
             "id", "status", "feed", "topics", "last check", "next", "errors", "last error"
@@ -252,6 +255,8 @@ def feeds_list() -> None:
             else:
                 status = "[green]ok[/]"
             name = feed.url if not feed.title else f"{feed.title}\n[dim]{feed.url}[/]"
+            if not feed.catalogue:
+                name += "\n[dim](only chats follow it: /sub)[/]"
             table.add_row(
                 str(feed.id),
                 status,

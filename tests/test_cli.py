@@ -401,7 +401,7 @@ HEAVY = (
         (["--help"], ("sqlalchemy", "pydantic_settings")),
         (["--version"], ("sqlalchemy", "pydantic_settings", "rich")),
         (["feeds", "--help"], ("sqlalchemy", "pydantic_settings")),
-        (["feeds", "list"], ()),
+        (["feeds", "list"], ("sqlmodel", "sqlalchemy.ext.asyncio", "aiosqlite")),
         (["health"], ("sqlmodel", "sqlalchemy.ext.asyncio", "aiosqlite")),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
@@ -539,3 +539,10 @@ def test_a_postgresql_url_without_the_driver_stops_any_command_with_one_line(
     assert code == 1
     assert len(lines) == 1
     assert "DATABASE_URL is PostgreSQL, but its driver psycopg is not installed" in lines[0]
+
+
+def test_the_feed_list_reads_columns_the_feed_model_has() -> None:
+    from db.feedhealth import COLUMNS
+    from db.models import Feed
+
+    assert COLUMNS <= set(Feed.__table__.columns.keys())  # type: ignore[attr-defined]
