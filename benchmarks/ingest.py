@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
@@ -119,16 +119,26 @@ def _sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes, str]]:
-    """Every route of the synthetic site: path -> (body, content type)."""
+def build_site(
+    feeds: int,
+    entries: int,
+    seed: int = 7,
+    *,
+    full_text: bool = False,
+    start: datetime | None = None,
+    sentence: Callable[[random.Random], str] = _sentence,
+) -> dict[str, tuple[bytes, str]]:
+    """Every route of the synthetic site: path -> (body, content type). ``full_text``: each
+    entry carries its whole text, so no page is fetched; otherwise a teaser. Entries are
+    published a minute apart from ``start``."""
     rng = random.Random(seed)
-    base = datetime(2026, 11, 1, tzinfo=UTC)
+    base = start or datetime(2026, 11, 1, tzinfo=UTC)
     routes: dict[str, tuple[bytes, str]] = {}
     for f in range(feeds):
         items = []
         for e in range(entries):
             path = f"/f{f}/a{e}.html"
-            paragraphs = [" ".join(_sentence(rng) for _ in range(4)) for _ in range(8)]
+            paragraphs = [" ".join(sentence(rng) for _ in range(4)) for _ in range(8)]
             title = f"Story {f}-{e}: " + " ".join(rng.choice(WORDS) for _ in range(6))
             body = "".join(f"<p>{p}</p>" for p in paragraphs)
             page = (
@@ -137,10 +147,11 @@ def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes
             )
             routes[path] = (page.encode(), "text/html; charset=utf-8")
             published = format_datetime(base + timedelta(minutes=f * entries + e))
+            description = body if full_text else f"{paragraphs[0][:200]} …"
             items.append(
                 f"<item><title>{escape(title)}</title><link>{path}</link>"
                 f"<guid>{path}</guid><pubDate>{published}</pubDate>"
-                f"<description>{escape(paragraphs[0][:200])} …</description></item>"
+                f"<description>{escape(description)}</description></item>"
             )
         feed = (
             f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
@@ -150,17 +161,40 @@ def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes
     return routes
 
 
-def serve(feeds: int, entries: int, conn: Connection) -> None:
+def serve(
+    feeds: int,
+    entries: int,
+    conn: Connection,
+    *,
+    full_text: bool = False,
+    start: datetime | None = None,
+    empty_first: bool = False,
+    sentence: Callable[[random.Random], str] = _sentence,
+) -> None:
     """The feed server's process: answers "count" (TCP connections accepted since the last
-    "reset") and "reset" until "stop"."""
+    "reset") and "reset" until "stop". ``empty_first``: the feeds have no entries until
+    ("publish", feed numbers) is sent; ("empty", feed numbers) takes them away again."""
     from tests.feedserver import FeedServer  # noqa: PLC0415
 
+    site = build_site(feeds, entries, full_text=full_text, start=start, sentence=sentence)
+    empty = build_site(feeds, 0, start=start)
     with FeedServer() as server:
-        for path, (body, content_type) in build_site(feeds, entries).items():
-            etag = f'"{hash(path) & 0xFFFFFF:x}"' if path.endswith("feed.xml") else None
-            server.add(path, body, content_type=content_type, etag=etag)
+
+        def show(routes: dict[str, tuple[bytes, str]], tag: str) -> None:
+            for path, (body, content_type) in routes.items():
+                etag = f'"{tag}{hash(path) & 0xFFFFFF:x}"' if path.endswith("feed.xml") else None
+                server.add(path, body, content_type=content_type, etag=etag)
+
+        show(empty if empty_first else site, "e" if empty_first else "")
         conn.send(server.port)
         while (command := conn.recv()) != "stop":
+            if isinstance(command, tuple):
+                what, numbers = command
+                prefixes = tuple(f"/f{f}/" for f in numbers)
+                chosen = site if what == "publish" else empty
+                show({p: r for p, r in chosen.items() if p.startswith(prefixes)}, what[0])
+                conn.send(len(numbers))
+                continue
             accepted = server.connections_accepted()
             if command == "reset":
                 server.reset_stats()

@@ -86,8 +86,13 @@ class Sample:
     reply: str = ""
 
 
-async def ask(fake: FakeTelegram, stop: asyncio.Event, every: float) -> list[Sample]:
-    """One command every ``every`` s, rotating over askers and commands, until ``stop``."""
+async def ask(
+    fake: FakeTelegram,
+    stop: asyncio.Event,
+    every: float,
+    commands: tuple[str, ...] = COMMANDS,
+) -> list[Sample]:
+    """One command every ``every`` s, rotating over askers and ``commands``, until ``stop``."""
     samples: list[Sample] = []
     turn = 0
     pending: set[asyncio.Task[None]] = set()
@@ -106,7 +111,7 @@ async def ask(fake: FakeTelegram, stop: asyncio.Event, every: float) -> list[Sam
 
     while not stop.is_set():
         started = time.monotonic()
-        user, command = USERS[turn % len(USERS)], COMMANDS[turn % len(COMMANDS)]
+        user, command = USERS[turn % len(USERS)], commands[turn % len(commands)]
         turn += 1
         task = asyncio.create_task(one(user, command))
         pending.add(task)
