@@ -296,12 +296,11 @@ async def measure(
                     cut = asyncio.ensure_future(asyncio.wait({job}, timeout=args.burst_seconds))
                     samples, seconds = await commands_while(fake, watch, args.every, cut)
                     stored = await stored_since(ctx.engine, before.last)
-                    if not job.done():
+                    finished = job.done()
+                    if not finished:
                         job.cancel()
                         await asyncio.wait({job})
-                    phases.append(
-                        Phase("burst", samples, *watch.take(), seconds, stored, job.done())
-                    )
+                    phases.append(Phase("burst", samples, *watch.take(), seconds, stored, finished))
                 finally:
                     ticker.cancel()
                     await app.updater.stop()
