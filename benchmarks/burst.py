@@ -20,7 +20,7 @@ ends. Commands go out one every ``--every`` s, rotating over subscribed users (a
 the loop's worst stall; while the loop is late, a thread samples the loop thread's stack,
 and the places seen most are printed (where the loop was held).
 
-    .venv/bin/python benchmarks/burst.py                          # 1k and 100k chats, ~5 min
+    .venv/bin/python benchmarks/burst.py                          # 1k and 100k chats, ~3 minutes
     .venv/bin/python benchmarks/burst.py --chats 1000             # one size
     .venv/bin/python benchmarks/burst.py --chats 1000 --feeds 10  # a quick look (200 articles)
 """
@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import functools
 import logging
-import multiprocessing
 import os
 import random
 import statistics
@@ -225,9 +224,9 @@ async def measure(
     import sqlalchemy as sa  # noqa: PLC0415
     from sqlmodel import col  # noqa: PLC0415
 
-    from benchmarks.latency import ADMIN, USERS, seed  # noqa: PLC0415
+    from benchmarks.latency import ADMIN, USERS, running, seed  # noqa: PLC0415
     from benchmarks.routing import seed_chats  # noqa: PLC0415
-    from bot.app import build_application, start_background, stop_background  # noqa: PLC0415
+    from bot.app import build_application  # noqa: PLC0415
     from bot.context import open_context  # noqa: PLC0415
     from bot.settings import Settings  # noqa: PLC0415
     from db.migrate import upgrade  # noqa: PLC0415
@@ -266,12 +265,7 @@ async def measure(
                     .where(col(Chat.id).in_(USERS))
                     .values(mode="weekly", digest_weekday=weekday)
                 )
-            app = build_application(ctx, ingest_every=3600)
-            async with app:
-                await app.start()
-                await start_background(app)
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0.0, timeout=5)
+            async with running(build_application(ctx, ingest_every=3600)) as app:
                 ticker = asyncio.create_task(watch.run())
                 try:
                     # The feeds' first poll, with no entries: a new feed's backlog is
@@ -303,9 +297,6 @@ async def measure(
                     phases.append(Phase("burst", samples, *watch.take(), seconds, stored, finished))
                 finally:
                     ticker.cancel()
-                    await app.updater.stop()
-                    await stop_background(app)
-                    await app.stop()
     finally:
         fake.stop()
     return phases
@@ -389,7 +380,7 @@ def show(chats: int, phases: list[Phase], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    from benchmarks.ingest import serve  # noqa: PLC0415
+    from benchmarks.ingest import feed_server  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -406,25 +397,15 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=8, help="stall places printed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    here, there = multiprocessing.Pipe()
+    options = {
+        "full_text": True,
+        # Published within the last day: older entries are not news.
+        "start": datetime.now(UTC) - timedelta(days=1),
+        "empty_first": True,
+        "sentence": news_sentence,
+    }
     # One more feed than the burst's: the warm-up's.
-    server = multiprocessing.Process(
-        target=serve,
-        # Published within the last day (older entries are not news), each entry in full.
-        args=(args.feeds + 1, args.entries, there),
-        kwargs={
-            "full_text": True,
-            "start": datetime.now(UTC) - timedelta(days=1),
-            "empty_first": True,
-            "sentence": news_sentence,
-        },
-        daemon=True,
-    )
-    server.start()
-    try:
-        if not here.poll(600):
-            raise SystemExit("the feed server did not start")
-        port: int = here.recv()
+    with feed_server(args.feeds + 1, args.entries, **options) as (port, conn, _):
         print(
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; commands "
             f"{', '.join(COMMANDS)} one every {args.every:g} s; chats instant/daily/weekly "
@@ -432,14 +413,9 @@ def main() -> None:
             flush=True,
         )
         for chats in (int(c) for c in args.chats.split(",")):
-            phases = asyncio.run(measure(args, chats, port, here))
+            phases = asyncio.run(measure(args, chats, port, conn))
             show(chats, phases, args)
             print(f"  load average {os.getloadavg()[0]:.1f}", flush=True)
-    finally:
-        here.send("stop")
-        server.join(timeout=10)
-        if server.is_alive():
-            server.terminate()
 
 
 if __name__ == "__main__":

@@ -29,13 +29,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -199,6 +199,27 @@ def serve(
             if command == "reset":
                 server.reset_stats()
             conn.send(accepted)
+
+
+@contextlib.contextmanager
+def feed_server(feeds: int, entries: int, **options: Any) -> Iterator[tuple[int, Connection, int]]:
+    """The feed server in a child process (``serve``'s ``options``): its port, the
+    connection that commands it, its pid. Stopped on exit."""
+    here, there = multiprocessing.Pipe()
+    server = multiprocessing.Process(
+        target=serve, args=(feeds, entries, there), kwargs=options, daemon=True
+    )
+    server.start()
+    try:
+        if not here.poll(600):
+            raise SystemExit("the feed server did not start")
+        assert server.pid is not None
+        yield here.recv(), here, server.pid
+    finally:
+        here.send("stop")
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
 
 
 def _ask(conn: Connection, command: str) -> int:
@@ -413,24 +434,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.workers = args.workers or default_workers()
-    here, there = multiprocessing.Pipe()
-    server = multiprocessing.Process(
-        target=serve, args=(args.feeds, args.entries, there), daemon=True
-    )
-    server.start()
-    try:
-        if not here.poll(600):
-            raise SystemExit("the feed server did not start")
-        port: int = here.recv()
-        with tempfile.TemporaryDirectory() as tmp:
-            url = args.database_url or f"sqlite:///{tmp}/bench.db"
-            assert server.pid is not None
-            asyncio.run(bench(args, url, port, here, server.pid))
-    finally:
-        here.send("stop")
-        server.join(timeout=10)
-        if server.is_alive():
-            server.terminate()
+    with (
+        feed_server(args.feeds, args.entries) as (port, conn, pid),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        asyncio.run(bench(args, url, port, conn, pid))
 
 
 if __name__ == "__main__":
