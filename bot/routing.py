@@ -62,8 +62,9 @@ DIGEST_SCAN = 5000
 CARD_CACHE = 2000
 
 # Articles routed per transaction, at most; and matches per transaction, roughly: SQLite
-# has one writer, and 200 articles at 100,000 chats (~10,000 matches each) held its write
-# lock for a minute, past the busy timeout of a command that writes ("database is locked").
+# has one writer, and 200 articles at 100,000 chats (~11,000 matches each) held its write
+# lock past the 10 s busy timeout of a command that writes ("database is locked";
+# benchmarks/burst.py).
 ROUTE_BATCH = 200
 ROUTE_ROWS = 20_000
 # The columns of the rows routing writes.
