@@ -29,13 +29,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -119,16 +119,26 @@ def _sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes, str]]:
-    """Every route of the synthetic site: path -> (body, content type)."""
+def build_site(
+    feeds: int,
+    entries: int,
+    seed: int = 7,
+    *,
+    full_text: bool = False,
+    start: datetime | None = None,
+    sentence: Callable[[random.Random], str] = _sentence,
+) -> dict[str, tuple[bytes, str]]:
+    """Every route of the synthetic site: path -> (body, content type). ``full_text``: each
+    entry carries its whole text, so no page is fetched; otherwise a teaser. Entries are
+    published a minute apart from ``start``."""
     rng = random.Random(seed)
-    base = datetime(2026, 11, 1, tzinfo=UTC)
+    base = start or datetime(2026, 11, 1, tzinfo=UTC)
     routes: dict[str, tuple[bytes, str]] = {}
     for f in range(feeds):
         items = []
         for e in range(entries):
             path = f"/f{f}/a{e}.html"
-            paragraphs = [" ".join(_sentence(rng) for _ in range(4)) for _ in range(8)]
+            paragraphs = [" ".join(sentence(rng) for _ in range(4)) for _ in range(8)]
             title = f"Story {f}-{e}: " + " ".join(rng.choice(WORDS) for _ in range(6))
             body = "".join(f"<p>{p}</p>" for p in paragraphs)
             page = (
@@ -137,10 +147,11 @@ def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes
             )
             routes[path] = (page.encode(), "text/html; charset=utf-8")
             published = format_datetime(base + timedelta(minutes=f * entries + e))
+            description = body if full_text else f"{paragraphs[0][:200]} …"
             items.append(
                 f"<item><title>{escape(title)}</title><link>{path}</link>"
                 f"<guid>{path}</guid><pubDate>{published}</pubDate>"
-                f"<description>{escape(paragraphs[0][:200])} …</description></item>"
+                f"<description>{escape(description)}</description></item>"
             )
         feed = (
             f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
@@ -150,21 +161,65 @@ def build_site(feeds: int, entries: int, seed: int = 7) -> dict[str, tuple[bytes
     return routes
 
 
-def serve(feeds: int, entries: int, conn: Connection) -> None:
+def serve(
+    feeds: int,
+    entries: int,
+    conn: Connection,
+    *,
+    full_text: bool = False,
+    start: datetime | None = None,
+    empty_first: bool = False,
+    sentence: Callable[[random.Random], str] = _sentence,
+) -> None:
     """The feed server's process: answers "count" (TCP connections accepted since the last
-    "reset") and "reset" until "stop"."""
+    "reset") and "reset" until "stop". ``empty_first``: the feeds have no entries until
+    ("publish", feed numbers) is sent; ("empty", feed numbers) takes them away again."""
     from tests.feedserver import FeedServer  # noqa: PLC0415
 
+    site = build_site(feeds, entries, full_text=full_text, start=start, sentence=sentence)
+    empty = build_site(feeds, 0, start=start)
     with FeedServer() as server:
-        for path, (body, content_type) in build_site(feeds, entries).items():
-            etag = f'"{hash(path) & 0xFFFFFF:x}"' if path.endswith("feed.xml") else None
-            server.add(path, body, content_type=content_type, etag=etag)
+
+        def show(routes: dict[str, tuple[bytes, str]], tag: str) -> None:
+            for path, (body, content_type) in routes.items():
+                etag = f'"{tag}{hash(path) & 0xFFFFFF:x}"' if path.endswith("feed.xml") else None
+                server.add(path, body, content_type=content_type, etag=etag)
+
+        show(empty if empty_first else site, "e" if empty_first else "")
         conn.send(server.port)
         while (command := conn.recv()) != "stop":
+            if isinstance(command, tuple):
+                what, numbers = command
+                prefixes = tuple(f"/f{f}/" for f in numbers)
+                chosen = site if what == "publish" else empty
+                show({p: r for p, r in chosen.items() if p.startswith(prefixes)}, what[0])
+                conn.send(len(numbers))
+                continue
             accepted = server.connections_accepted()
             if command == "reset":
                 server.reset_stats()
             conn.send(accepted)
+
+
+@contextlib.contextmanager
+def feed_server(feeds: int, entries: int, **options: Any) -> Iterator[tuple[int, Connection, int]]:
+    """The feed server in a child process (``serve``'s ``options``): its port, the
+    connection that commands it, its pid. Stopped on exit."""
+    here, there = multiprocessing.Pipe()
+    server = multiprocessing.Process(
+        target=serve, args=(feeds, entries, there), kwargs=options, daemon=True
+    )
+    server.start()
+    try:
+        if not here.poll(600):
+            raise SystemExit("the feed server did not start")
+        assert server.pid is not None
+        yield here.recv(), here, server.pid
+    finally:
+        here.send("stop")
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
 
 
 def _ask(conn: Connection, command: str) -> int:
@@ -379,24 +434,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.workers = args.workers or default_workers()
-    here, there = multiprocessing.Pipe()
-    server = multiprocessing.Process(
-        target=serve, args=(args.feeds, args.entries, there), daemon=True
-    )
-    server.start()
-    try:
-        if not here.poll(600):
-            raise SystemExit("the feed server did not start")
-        port: int = here.recv()
-        with tempfile.TemporaryDirectory() as tmp:
-            url = args.database_url or f"sqlite:///{tmp}/bench.db"
-            assert server.pid is not None
-            asyncio.run(bench(args, url, port, here, server.pid))
-    finally:
-        here.send("stop")
-        server.join(timeout=10)
-        if server.is_alive():
-            server.terminate()
+    with (
+        feed_server(args.feeds, args.entries) as (port, conn, pid),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        asyncio.run(bench(args, url, port, conn, pid))
 
 
 if __name__ == "__main__":

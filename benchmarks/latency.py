@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,8 +88,13 @@ class Sample:
     reply: str = ""
 
 
-async def ask(fake: FakeTelegram, stop: asyncio.Event, every: float) -> list[Sample]:
-    """One command every ``every`` s, rotating over askers and commands, until ``stop``."""
+async def ask(
+    fake: FakeTelegram,
+    stop: asyncio.Event,
+    every: float,
+    commands: tuple[str, ...] = COMMANDS,
+) -> list[Sample]:
+    """One command every ``every`` s, rotating over askers and ``commands``, until ``stop``."""
     samples: list[Sample] = []
     turn = 0
     pending: set[asyncio.Task[None]] = set()
@@ -106,7 +113,7 @@ async def ask(fake: FakeTelegram, stop: asyncio.Event, every: float) -> list[Sam
 
     while not stop.is_set():
         started = time.monotonic()
-        user, command = USERS[turn % len(USERS)], COMMANDS[turn % len(COMMANDS)]
+        user, command = USERS[turn % len(USERS)], commands[turn % len(commands)]
         turn += 1
         task = asyncio.create_task(one(user, command))
         pending.add(task)
@@ -147,6 +154,23 @@ async def start_broadcast(fake: FakeTelegram) -> None:
     fake.user_clicks(ADMIN, confirm.message_id, data)
 
 
+@contextlib.asynccontextmanager
+async def running(app: App) -> AsyncIterator[App]:
+    """``app`` started as ``sciforum run`` starts it (its background work, long polling),
+    stopped on exit."""
+    async with app:
+        await app.start()
+        await start_background(app)
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=5)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await stop_background(app)
+            await app.stop()
+
+
 async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING)
     folder = Path(tempfile.mkdtemp(prefix="latency-bench-"))
@@ -166,30 +190,20 @@ async def main(args: argparse.Namespace) -> None:
     try:
         async with open_context(settings, processes=False) as ctx:
             await seed(ctx.sessions, articles=args.articles, chats=args.chats)
-            app = build_application(ctx, ingest_every=3600)
-            async with app:
-                await app.start()
-                await start_background(app)
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0.0, timeout=5)
-                try:
-                    for phase in ("idle", "broadcast"):
-                        if phase == "broadcast":
-                            await start_broadcast(fake)
-                            await fake.wait_until_async(
-                                lambda: sum(bool(fake.messages(c)) for c in audience[:50]) > 0,
-                                30,
-                            )
-                        stop = asyncio.Event()
-                        asker = asyncio.create_task(ask(fake, stop, args.every))
-                        await asyncio.sleep(args.seconds)
-                        stop.set()
-                        samples[phase] = await asker
-                    reached = sum(1 for c in audience if fake.messages(c))
-                finally:
-                    await app.updater.stop()
-                    await stop_background(app)
-                    await app.stop()
+            async with running(build_application(ctx, ingest_every=3600)):
+                for phase in ("idle", "broadcast"):
+                    if phase == "broadcast":
+                        await start_broadcast(fake)
+                        await fake.wait_until_async(
+                            lambda: sum(bool(fake.messages(c)) for c in audience[:50]) > 0,
+                            30,
+                        )
+                    stop = asyncio.Event()
+                    asker = asyncio.create_task(ask(fake, stop, args.every))
+                    await asyncio.sleep(args.seconds)
+                    stop.set()
+                    samples[phase] = await asker
+                reached = sum(1 for c in audience if fake.messages(c))
         stats = fake.stats()
     finally:
         fake.stop()

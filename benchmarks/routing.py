@@ -85,7 +85,13 @@ def make_rule(rng: random.Random, vocab: Sequence[str]) -> str:
     return query
 
 
-def seed_chats(url: str, chats: int, rng: random.Random) -> None:
+# Shares of instant, daily and weekly chats.
+MODES = (75, 20, 5)
+
+
+def seed_chats(
+    url: str, chats: int, rng: random.Random, modes: tuple[int, int, int] = MODES
+) -> None:
     from summaries.rules import RuleError, parse_rule  # noqa: PLC0415
 
     slugs, weights = topic_weights()
@@ -95,7 +101,7 @@ def seed_chats(url: str, chats: int, rng: random.Random) -> None:
     rule_rows: list[dict[str, Any]] = []
     for i in range(1, chats + 1):
         chat_id = -i if i % 10 == 0 else i
-        mode = rng.choices(("instant", "daily", "weekly"), (75, 20, 5))[0]
+        mode = rng.choices(("instant", "daily", "weekly"), modes)[0]
         chat_rows.append(
             {
                 "id": chat_id,

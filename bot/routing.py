@@ -61,8 +61,12 @@ IN_CHUNK = 500
 DIGEST_SCAN = 5000
 CARD_CACHE = 2000
 
-# Articles routed per transaction.
+# Articles routed per transaction, at most; and matches per transaction, roughly: SQLite
+# has one writer, and 200 articles at 100,000 chats (~11,000 matches each) held its write
+# lock past the 10 s busy timeout of a command that writes ("database is locked";
+# benchmarks/burst.py).
 ROUTE_BATCH = 200
+ROUTE_ROWS = 20_000
 # The columns of the rows routing writes.
 MATCH_COLUMNS = ("chat_id", "article_id", "created_at", "pending_digest")
 DELIVERY_COLUMNS = (
@@ -82,20 +86,37 @@ _T = TypeVar("_T")
 
 
 async def route_pending(
-    sessions: async_sessionmaker[AsyncSession], *, now: datetime, batch: int = ROUTE_BATCH
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    batch: int = ROUTE_BATCH,
+    rows: int = ROUTE_ROWS,
 ) -> int:
-    """Route every article stored and not routed yet, oldest first, ``batch`` articles per
-    transaction; returns how many (chat, article) matches were new. db.errors.StorageError
-    when the database fails: what was not committed stays queued."""
+    """Route every article stored and not routed yet, oldest first, at most ``batch``
+    articles and about ``rows`` matches per transaction; returns how many (chat, article)
+    matches were new. db.errors.StorageError when the database fails: what was not
+    committed stays queued."""
     total = 0
+    size = 1  # the first transaction tells how many matches an article makes
     while True:
+        made = 0
         async with transaction(sessions) as session:
-            ids = await articles_db.unrouted_article_ids(session, limit=batch)
+            ids = await articles_db.unrouted_article_ids(session, limit=size)
             if ids:
-                total += await _route(session, ids, subscribers(sessions), now=now)
+                made = await _route(session, ids, subscribers(sessions), now=now)
                 await articles_db.mark_routed(session, ids, now=now)
-        if len(ids) < batch:
+        total += made
+        if len(ids) < size:
             return total
+        size = next_batch(len(ids), made, most=batch, rows=rows)
+
+
+def next_batch(articles: int, matches: int, *, most: int, rows: int) -> int:
+    """Articles for the next routing transaction: as many as make about ``rows`` matches
+    at the last transaction's rate, between 1 and ``most``."""
+    if matches <= 0:
+        return most
+    return max(1, min(most, rows * articles // matches))
 
 
 async def route_articles(

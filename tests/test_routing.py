@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.routing import route_articles, send_due_digests
+from bot.routing import next_batch, route_articles, route_pending, send_due_digests
 from db import chats as chats_db
 from db.models import Article, ArticleSource, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, Feed
 from summaries.rules import RuleError, parse_rule
@@ -413,3 +413,39 @@ async def test_digests_of_more_chats_than_one_read_all_arrive(
 
     assert await send_due_digests(sessions, now=NOW + timedelta(days=1)) == 5
     assert sorted(d.chat_id for d in await rows(sessions, Delivery)) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("articles", "matches", "expected"),
+    [
+        (1, 0, 200),  # nothing matched: the most there may be
+        (1, 100, 200),  # 200 articles make 20,000 matches
+        (1, 10_000, 2),
+        (2, 19_000, 2),
+        (1, 50_000, 1),  # never fewer than one
+        (200, 100, 200),  # never more than the most
+    ],
+)
+def test_a_routing_transaction_takes_as_many_articles_as_make_the_rows_wanted(
+    articles: int, matches: int, expected: int
+) -> None:
+    assert next_batch(articles, matches, most=200, rows=20_000) == expected
+
+
+async def test_pending_articles_are_all_routed_in_transactions_bounded_by_matches(
+    sessions: Sessions,
+) -> None:
+    feed = await add_feed(sessions)
+    for chat in range(1, 4):
+        await add_chat(sessions, chat, topics=["genomics"])
+    articles = [
+        await add_article(sessions, f"Genome study {n}", feeds=[feed], topics=["genomics"])
+        for n in range(7)
+    ]
+
+    # 3 matches an article, about 6 a transaction: two articles at a time after the first.
+    assert await route_pending(sessions, now=NOW, rows=6) == 21
+    assert await route_pending(sessions, now=NOW, rows=6) == 0
+    routed = await rows(sessions, ChatArticle)
+    assert sorted({r.article_id for r in routed}) == articles
+    assert all(a.routed_at is not None for a in await rows(sessions, Article))
