@@ -1055,20 +1055,8 @@ class FakeTelegram:
     ) -> JsonDict:
         """Queue a ``message`` update from a user; /commands carry bot_command entities."""
         with self._cond:
-            chat = self._chat(chat_id, chat_type)
-            chat.type = chat_type or chat.type
-            if thread_id is not None:
-                chat.is_forum = True
-            sender = (
-                user_id if user_id is not None else (chat_id if chat_id > 0 else DEFAULT_USER_ID)
-            )
-            message: JsonDict = {
-                "message_id": self._new_message_id(chat_id),
-                "date": int(time.time()),
-                "chat": self._chat_json(chat),
-                "from": self._user_json(sender),
-                "text": text,
-            }
+            message = self._user_message(chat_id, user_id, chat_type, forum=thread_id is not None)
+            message["text"] = text
             entities = [
                 {"type": "bot_command", "offset": utf16_length(text[: m.start()]), "length": n}
                 for m in re.finditer(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?", text)
@@ -1079,10 +1067,29 @@ class FakeTelegram:
             if thread_id is not None:
                 message["message_thread_id"] = thread_id
                 message["is_topic_message"] = True
-            self._messages.setdefault(chat_id, {})[message["message_id"]] = _StoredMessage(
-                message, from_bot=False
-            )
-            return self._queue_update("message", message)
+            return self._queue_user_message(chat_id, message)
+
+    def _user_message(
+        self, chat_id: int, user_id: int | None, chat_type: ChatType | None, *, forum: bool
+    ) -> JsonDict:
+        """A user's message in the chat, without its content (call with the lock held)."""
+        chat = self._chat(chat_id, chat_type)
+        chat.type = chat_type or chat.type
+        if forum:
+            chat.is_forum = True
+        sender = user_id if user_id is not None else (chat_id if chat_id > 0 else DEFAULT_USER_ID)
+        return {
+            "message_id": self._new_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": self._chat_json(chat),
+            "from": self._user_json(sender),
+        }
+
+    def _queue_user_message(self, chat_id: int, message: JsonDict) -> JsonDict:
+        self._messages.setdefault(chat_id, {})[message["message_id"]] = _StoredMessage(
+            message, from_bot=False
+        )
+        return self._queue_update("message", message)
 
     def user_sends_document(
         self,
@@ -1096,31 +1103,17 @@ class FakeTelegram:
     ) -> JsonDict:
         """Queue a ``message`` update carrying a file from a user (getFile serves it)."""
         with self._cond:
-            chat = self._chat(chat_id, chat_type)
-            chat.type = chat_type or chat.type
             file_id = f"DOC{next(self._file_ids)}"
-            document = SentDocument(filename, content, mime_type, file_id)
-            self._files[file_id] = document
-            sender = (
-                user_id if user_id is not None else (chat_id if chat_id > 0 else DEFAULT_USER_ID)
-            )
-            message: JsonDict = {
-                "message_id": self._new_message_id(chat_id),
-                "date": int(time.time()),
-                "chat": self._chat_json(chat),
-                "from": self._user_json(sender),
-                "document": {
-                    "file_id": file_id,
-                    "file_unique_id": f"u{file_id}",
-                    "file_name": filename,
-                    "mime_type": mime_type or "application/octet-stream",
-                    "file_size": len(content),
-                },
+            self._files[file_id] = SentDocument(filename, content, mime_type, file_id)
+            message = self._user_message(chat_id, user_id, chat_type, forum=False)
+            message["document"] = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": filename,
+                "mime_type": mime_type or "application/octet-stream",
+                "file_size": len(content),
             }
-            self._messages.setdefault(chat_id, {})[message["message_id"]] = _StoredMessage(
-                message, from_bot=False
-            )
-            return self._queue_update("message", message)
+            return self._queue_user_message(chat_id, message)
 
     def user_clicks(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
