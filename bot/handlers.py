@@ -22,6 +22,7 @@ admin-only replies (/channel) stay English.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import importlib
@@ -869,9 +870,15 @@ async def _list_page(
             return None
         if page.search_id == 0:
             matcher = _matcher(sub)
-            scanned = await chats_db.recent_articles(session, max_id=page.anchor)
-            found = [a for a in scanned if _article_matches(matcher, a)]
-            shown, has_next = found[start : start + page.size], len(found) > start + page.size
+            scanned = await chats_db.recent_article_facts(
+                session, max_id=page.anchor, text=bool(matcher.rules)
+            )
+            # Rules scan hundreds of texts: CPU work, off the event loop.
+            ids, has_next = await asyncio.to_thread(
+                _matching_page, matcher, scanned, start, page.size
+            )
+            by_id = await chats_db.articles_by_id(session, ids)
+            shown = [by_id[i] for i in ids if i in by_id]
             heading = tr(LATEST_HEADING[_kind(sub.chat.type)])
         else:
             query = await chats_db.saved_search(session, page.chat_id, page.search_id)
@@ -1077,6 +1084,19 @@ async def cmd_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 def _matcher(sub: SubscribedChat, *, forums_only: bool | None = None) -> Subscription:
     only = sub.chat.forums_only if forums_only is None else forums_only
     return stored_subscription(sub.chat.id, sub.topics, sub.rules, only)
+
+
+def _matching_page(
+    sub: Subscription, scanned: Sequence[chats_db.ArticleFacts], start: int, size: int
+) -> tuple[list[int], bool]:
+    """The ids of the matching articles ``start`` to ``start + size``, and whether more
+    match after them."""
+    found = [
+        a.id
+        for a in scanned
+        if matches(sub, title=a.title, text=a.text, topics=a.topics, is_event=a.is_event)
+    ]
+    return found[start : start + size], len(found) > start + size
 
 
 def _article_matches(sub: Subscription, article: Article) -> bool:
