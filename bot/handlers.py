@@ -28,6 +28,7 @@ import html
 import importlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -73,6 +74,8 @@ from bot.timezones import parse_timezone, timezone_label
 from db import chats as chats_db
 from db import search as search_db
 from db.chats import SubscribedChat
+from db.engine import transaction
+from db.errors import StorageError
 from db.models import Article, Chat
 from summaries.rules import KeywordRule, RuleError, parse_rule
 from summaries.topics import TOPICS, topic_by_slug
@@ -846,16 +849,36 @@ async def cmd_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await _reply(update, f"{refused}\n{tr(SEARCH_USAGE)}")
         return
     chat = await _ensure_chat(svc, update)
-    async with svc.sessions() as session, session.begin():
-        search_id = await chats_db.save_search(session, chat.id, str(rule), now=svc.clock())
+    async with svc.sessions() as session:
+        # A repeated search has its id already: the answer waits for no write (SQLite
+        # has one writer, and ingest may be using it).
+        reused = await chats_db.saved_search_id(session, chat.id, str(rule))
         anchor = await chats_db.newest_article_id(session)
+    search_id = reused or await _save_search(svc, chat.id, str(rule))
     page = kb.ListPage(chat.id, search_id, 0, kb.LIST_SIZE, anchor or 1)
     shown = await _list_page(svc, page, tr)
+    if shown is None and reused:
+        # Pushed out meanwhile by newer searches of the chat: saved again.
+        page = replace(page, search_id=await _save_search(svc, chat.id, str(rule)))
+        shown = await _list_page(svc, page, tr)
+        reused = None
     if shown is None:
         shown_rule = f"<code>{html.escape(str(rule))}</code>"
         await _reply(update, tr("No stored article mentions {rule}.", rule=shown_rule))
         return
     await _reply(update, shown[0], reply_markup=shown[1])
+    if reused:
+        try:
+            async with transaction(svc.sessions) as session:
+                await chats_db.refresh_search(session, reused, now=svc.clock())
+        except StorageError as exc:
+            # It is only kept a little less long.
+            log.warning("saved search %d not refreshed: %s", reused, exc)
+
+
+async def _save_search(svc: Services, chat_id: int, query: str) -> int:
+    async with svc.sessions() as session, session.begin():
+        return await chats_db.save_search(session, chat_id, query, now=svc.clock())
 
 
 async def _list_page(

@@ -544,6 +544,22 @@ async def save_search(session: AsyncSession, chat_id: int, query: str, *, now: d
     return found.id
 
 
+async def saved_search_id(session: AsyncSession, chat_id: int, query: str) -> int | None:
+    """The id of the chat's saved search for ``query``; None when it has none (a read:
+    a repeated /search can answer before it writes)."""
+    found = await session.exec(
+        select(ChatSearch.id).where(ChatSearch.chat_id == chat_id, ChatSearch.query == query)
+    )
+    return found.first()
+
+
+async def refresh_search(session: AsyncSession, search_id: int, *, now: datetime) -> None:
+    """A saved search used again counts as new (``save_search`` keeps the newest)."""
+    await session.exec(
+        sa.update(ChatSearch).where(col(ChatSearch.id) == search_id).values(created_at=now)
+    )
+
+
 async def saved_search(session: AsyncSession, chat_id: int, search_id: int) -> str | None:
     """The query of one of the chat's saved searches; None if it is gone or not the chat's."""
     found = await session.get(ChatSearch, search_id)
