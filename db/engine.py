@@ -1,4 +1,5 @@
-"""Engines and sessions: URL translation, SQLite pragmas, the async session factory.
+"""Engines and sessions: URL translation, SQLite pragmas and write gate (``db.writes``),
+the async session factory.
 
 Users write one ``DATABASE_URL`` (``sqlite:///data/x.db``, ``postgresql://...``); the
 async driver (aiosqlite, psycopg) and the sync one Alembic uses are derived from it.
