@@ -179,7 +179,13 @@ def install_write_gate(engine: AsyncEngine, *, timeout: float) -> WriteGate | No
             gate.release()
 
     def ended(conn: sa.Connection) -> None:
-        give_back(conn.info)
+        try:
+            info = conn.info
+        except sa.exc.SQLAlchemyError:
+            # Invalidated (a write cut short by a cancellation): the pool's invalidate
+            # event gave the gate back, and raising here would break the rollback.
+            return
+        give_back(info)
 
     def gone(_dbapi: Any, record: Any, *_args: Any) -> None:
         give_back(None if record is None else record.info)

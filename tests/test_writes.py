@@ -200,6 +200,32 @@ async def test_a_session_closed_without_commit_hands_the_gate_on(engine: AsyncEn
     assert await marks(engine) == []
 
 
+async def test_a_write_cancelled_inside_the_driver_hands_the_gate_on(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    gate = gate_of(engine)
+    holding = asyncio.Event()
+    slow = sa.text(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
+        "SELECT count(*) FROM c"
+    )
+
+    async def cut_short() -> None:
+        async with transaction(sessions) as session:
+            await mark(session, "cut")
+            holding.set()
+            await (await session.connection()).execute(slow)
+
+    task = asyncio.create_task(cut_short())
+    await holding.wait()
+    await asyncio.sleep(0)  # the slow statement is in the driver's thread
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert not gate.held  # the connection was invalidated, and the gate handed on
+    async with transaction(sessions) as session:
+        await mark(session, "next")
+    assert await marks(engine) == ["next"]
+
+
 async def test_a_writer_kept_waiting_past_the_timeout_gets_sqlites_busy_error(
     engine: AsyncEngine,
 ) -> None:
