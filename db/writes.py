@@ -112,7 +112,7 @@ class WriteGate:
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed over as the wait was cut short: pass it on
-            else:
+            elif waiter in queue:  # (a release may have dropped it already)
                 waiter.cancel()
                 queue.remove(waiter)
             if isinstance(exc, TimeoutError):

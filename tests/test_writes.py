@@ -126,6 +126,18 @@ async def test_a_waiter_cancelled_in_the_queue_is_skipped() -> None:
     assert not gate.held
 
 
+async def test_a_waiter_cancelled_just_before_a_release_leaves_the_gate_free() -> None:
+    gate = WriteGate(timeout=5)
+    await gate.acquire(background=False)
+    gone = asyncio.create_task(gate.acquire(background=True))
+    await asyncio.sleep(0)
+    gone.cancel()
+    gate.release()  # before the cancelled waiter has run
+    (outcome,) = await asyncio.gather(gone, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError)
+    assert not gate.held
+
+
 async def test_a_writer_that_waits_past_the_timeout_fails_as_sqlites_busy_timeout_does() -> None:
     gate = WriteGate(timeout=0.01)
     await gate.acquire(background=True)
