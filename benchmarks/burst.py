@@ -33,13 +33,14 @@ import functools
 import logging
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -56,6 +57,9 @@ if TYPE_CHECKING:
 # and import this module again, and sciforum run's workers do not carry the bot.
 
 COMMANDS = ("/latest 10", "/search fusion", "/settings")
+# With --new-searches, each /search is a query its chat never made (the same articles
+# match): it saves a new list before it answers, where a repeated query only reads.
+NEW_SEARCHES = 5000
 # Shares of instant, daily and weekly chats: mostly digests.
 MODES = (10, 70, 20)
 TICK = 0.01
@@ -199,8 +203,32 @@ async def tell(server: Connection, what: str, numbers: range) -> None:
     await asyncio.to_thread(server.recv)
 
 
+def commands(new_searches: bool) -> tuple[str, ...]:
+    """What the askers send in turn."""
+    if not new_searches:
+        return COMMANDS
+    return tuple(
+        c.replace("/search fusion", f"/search fusion -zq{n}")
+        for n in range(NEW_SEARCHES)
+        for c in COMMANDS
+    )
+
+
+def labelled(sample: Sample) -> Sample:
+    """A new search's sample as its command's (name, and the answer without the extra
+    word)."""
+    unique = re.compile(r" -zq\d+")
+    return replace(
+        sample, command=unique.sub("", sample.command), reply=unique.sub("", sample.reply)
+    )
+
+
 async def commands_while(
-    fake: Any, watch: LoopWatch, every: float, until: asyncio.Future[Any] | float
+    fake: Any,
+    watch: LoopWatch,
+    every: float,
+    until: asyncio.Future[Any] | float,
+    new_searches: bool = False,
 ) -> tuple[list[Sample], float]:
     """Commands from the askers until ``until`` (a future, or seconds); what they took and
     how long the phase lasted."""
@@ -208,14 +236,14 @@ async def commands_while(
 
     stop = asyncio.Event()
     started = time.monotonic()
-    asker = asyncio.create_task(ask(fake, stop, every, COMMANDS))
+    asker = asyncio.create_task(ask(fake, stop, every, commands(new_searches)))
     if isinstance(until, float):
         await asyncio.sleep(until)
     else:
         await until
     seconds = time.monotonic() - started
     stop.set()
-    return await asker, seconds
+    return [labelled(s) for s in await asker], seconds
 
 
 async def measure(
@@ -282,13 +310,17 @@ async def measure(
                         flush=True,
                     )
                     watch.take()
-                    samples, seconds = await commands_while(fake, watch, args.every, args.seconds)
+                    samples, seconds = await commands_while(
+                        fake, watch, args.every, args.seconds, args.new_searches
+                    )
                     phases.append(Phase("idle", samples, *watch.take(), seconds))
                     await tell(server, "publish", range(args.feeds))
                     before = await stored_since(ctx.engine, 0)
                     job = asyncio.ensure_future(ingest(app, ctx, burst))
                     cut = asyncio.ensure_future(asyncio.wait({job}, timeout=args.burst_seconds))
-                    samples, seconds = await commands_while(fake, watch, args.every, cut)
+                    samples, seconds = await commands_while(
+                        fake, watch, args.every, cut, args.new_searches
+                    )
                     stored = await stored_since(ctx.engine, before.last)
                     finished = job.done()
                     if not finished:
@@ -395,6 +427,11 @@ def main() -> None:
         "--burst-seconds", type=float, default=90.0, help="the burst is cut after this long"
     )
     parser.add_argument("--places", type=int, default=8, help="stall places printed")
+    parser.add_argument(
+        "--new-searches",
+        action="store_true",
+        help="each /search a query its chat never made (it writes before it answers)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     options = {
@@ -409,7 +446,8 @@ def main() -> None:
         print(
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; commands "
             f"{', '.join(COMMANDS)} one every {args.every:g} s; chats instant/daily/weekly "
-            f"{MODES[0]}/{MODES[1]}/{MODES[2]} %",
+            f"{MODES[0]}/{MODES[1]}/{MODES[2]} %"
+            + ("; each /search a new query" if args.new_searches else ""),
             flush=True,
         )
         for chats in (int(c) for c in args.chats.split(",")):

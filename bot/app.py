@@ -38,6 +38,7 @@ from bot.replies import ReplyLimiter
 from bot.routing import send_due_digests
 from bot.services import SERVICES_KEY, Services, services, utc_now
 from bot.throttle import THROTTLE_GROUP, Throttle, ThrottleLimits
+from db.writes import in_background
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +291,7 @@ async def route_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await context.bot_data["ingestor"].route(now=services(context).clock())
 
 
+@in_background  # commands' writes go first (db.writes)
 async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     if await send_due_digests(svc.sessions, now=svc.clock()):

@@ -22,11 +22,13 @@ admin-only replies (/channel) stay English.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import importlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -72,6 +74,8 @@ from bot.timezones import parse_timezone, timezone_label
 from db import chats as chats_db
 from db import search as search_db
 from db.chats import SubscribedChat
+from db.engine import transaction
+from db.errors import StorageError
 from db.models import Article, Chat
 from summaries.rules import KeywordRule, RuleError, parse_rule
 from summaries.topics import TOPICS, topic_by_slug
@@ -845,16 +849,36 @@ async def cmd_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await _reply(update, f"{refused}\n{tr(SEARCH_USAGE)}")
         return
     chat = await _ensure_chat(svc, update)
-    async with svc.sessions() as session, session.begin():
-        search_id = await chats_db.save_search(session, chat.id, str(rule), now=svc.clock())
+    async with svc.sessions() as session:
+        # A repeated search has its id already: the answer waits for no write (SQLite
+        # has one writer, and ingest may be using it).
+        reused = await chats_db.saved_search_id(session, chat.id, str(rule))
         anchor = await chats_db.newest_article_id(session)
+    search_id = reused or await _save_search(svc, chat.id, str(rule))
     page = kb.ListPage(chat.id, search_id, 0, kb.LIST_SIZE, anchor or 1)
     shown = await _list_page(svc, page, tr)
+    if shown is None and reused:
+        # Pushed out meanwhile by newer searches of the chat: saved again.
+        page = replace(page, search_id=await _save_search(svc, chat.id, str(rule)))
+        shown = await _list_page(svc, page, tr)
+        reused = None
     if shown is None:
         shown_rule = f"<code>{html.escape(str(rule))}</code>"
         await _reply(update, tr("No stored article mentions {rule}.", rule=shown_rule))
         return
     await _reply(update, shown[0], reply_markup=shown[1])
+    if reused:
+        try:
+            async with transaction(svc.sessions) as session:
+                await chats_db.refresh_search(session, reused, now=svc.clock())
+        except StorageError as exc:
+            # It is only kept a little less long.
+            log.warning("saved search %d not refreshed: %s", reused, exc)
+
+
+async def _save_search(svc: Services, chat_id: int, query: str) -> int:
+    async with svc.sessions() as session, session.begin():
+        return await chats_db.save_search(session, chat_id, query, now=svc.clock())
 
 
 async def _list_page(
@@ -869,9 +893,15 @@ async def _list_page(
             return None
         if page.search_id == 0:
             matcher = _matcher(sub)
-            scanned = await chats_db.recent_articles(session, max_id=page.anchor)
-            found = [a for a in scanned if _article_matches(matcher, a)]
-            shown, has_next = found[start : start + page.size], len(found) > start + page.size
+            scanned = await chats_db.recent_article_facts(
+                session, max_id=page.anchor, text=bool(matcher.rules)
+            )
+            # Rules scan hundreds of texts: CPU work, off the event loop.
+            ids, has_next = await asyncio.to_thread(
+                _matching_page, matcher, scanned, start, page.size
+            )
+            by_id = await chats_db.articles_by_id(session, ids)
+            shown = [by_id[i] for i in ids if i in by_id]
             heading = tr(LATEST_HEADING[_kind(sub.chat.type)])
         else:
             query = await chats_db.saved_search(session, page.chat_id, page.search_id)
@@ -1077,6 +1107,19 @@ async def cmd_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 def _matcher(sub: SubscribedChat, *, forums_only: bool | None = None) -> Subscription:
     only = sub.chat.forums_only if forums_only is None else forums_only
     return stored_subscription(sub.chat.id, sub.topics, sub.rules, only)
+
+
+def _matching_page(
+    sub: Subscription, scanned: Sequence[chats_db.ArticleFacts], start: int, size: int
+) -> tuple[list[int], bool]:
+    """The ids of the matching articles ``start`` to ``start + size``, and whether more
+    match after them."""
+    found = [
+        a.id
+        for a in scanned
+        if matches(sub, title=a.title, text=a.text, topics=a.topics, is_event=a.is_event)
+    ]
+    return found[start : start + size], len(found) > start + size
 
 
 def _article_matches(sub: Subscription, article: Article) -> bool:

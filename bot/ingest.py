@@ -50,6 +50,7 @@ from db.articles import ArticleDraft
 from db.engine import reading, session_capacity, transaction
 from db.errors import StorageConflict, StorageError, StorageRefused, StorageUnavailable
 from db.queries import FeedChanges, FeedRow
+from db.writes import in_background
 from summaries.decisions import (
     Failed,
     FeedIntent,
@@ -69,6 +70,7 @@ from summaries.errors import ExtractError, FeedParseError, FetchError
 from summaries.extract import extract_article
 from summaries.feeds import ParsedEntry, ParsedFeed, parse_feed
 from summaries.fetch import Fetcher
+from summaries.search import SearchDocument, search_document
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,6 +96,9 @@ INGEST_LEASE = 60.0
 # pool's capacity: thousands of feeds each opening sessions would wait on the pool past
 # its timeout ("QueuePool limit ... reached"), and the rest of the pool is the bot's.
 DB_SESSIONS = 6
+# Matches per routing transaction, about: each holds SQLite's write lock, which a command's
+# write waits for (db.writes); ~250 matches take tens of ms (1-2 articles at 1,000 chats).
+ROUTE_ROWS = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +249,7 @@ class Ingestor:
 
     # ----------------------------------------------------------------- the pass
 
+    @in_background  # commands' writes go first (db.writes)
     async def run_pass(
         self,
         *,
@@ -667,7 +673,10 @@ class Ingestor:
         """The feed's state, relinks and new entries in one transaction; None when the feed
         was removed meanwhile (nothing is stored for it)."""
         added: list[tuple[int, _Candidate]] = []
+        new_rows = _NewRows()
         async with self._transaction() as session:
+            # Reads first: SQLite's write lock (db.writes) is taken at the first write.
+            known = await _known_urls(session, candidates)
             if not await queries.update_feed(
                 session, feed.id, changes, add_error=intent.counts_error
             ):
@@ -675,10 +684,17 @@ class Ingestor:
             await self._relink(session, feed, intent, now=now)
             for cand in candidates:
                 article_id, is_new = await self._add(
-                    session, feed, cand, now=now, announce=intent.announce
+                    session,
+                    feed,
+                    cand,
+                    now=now,
+                    announce=intent.announce,
+                    known=known,
+                    new_rows=new_rows,
                 )
                 if is_new:
                     added.append((article_id, cand))
+            await new_rows.write(session, now=now)
         return added
 
     async def _store_each(
@@ -697,9 +713,17 @@ class Ingestor:
         for cand in candidates:
             try:
                 async with self._transaction() as session:
+                    new_rows = _NewRows()
                     article_id, is_new = await self._add(
-                        session, feed, cand, now=now, announce=intent.announce
+                        session,
+                        feed,
+                        cand,
+                        now=now,
+                        announce=intent.announce,
+                        known=await _known_urls(session, [cand]),
+                        new_rows=new_rows,
                     )
+                    await new_rows.write(session, now=now)
                 if is_new:
                     added.append((article_id, cand))
             except StorageRefused as exc:
@@ -739,9 +763,12 @@ class Ingestor:
         *,
         now: datetime,
         announce: bool,
+        known: dict[str, int],
+        new_rows: _NewRows,
     ) -> tuple[int, bool]:
         """Insert the candidate, or link it to the article it duplicates: (article id,
-        whether it is new)."""
+        whether it is new). ``known``: stored articles by URL, read before the
+        transaction's first write; a new article's words and source go to ``new_rows``."""
         entry = cand.entry
         found = cand.enrichment
         if found is not None and found.content_hash is not None:
@@ -750,26 +777,33 @@ class Ingestor:
             content_hash, simhash = dedup_keys(entry.title, cand.text)
         existing = self._dedup.find(url=entry.url, content_hash=content_hash, simhash=simhash)
         if existing is None and entry.url:
-            existing = await articles.article_id_by_url(session, entry.url)
-        is_new = existing is None
+            existing = known.get(entry.url)
+        source = articles.NewSource(existing or 0, feed.id, entry.guid, entry_fingerprint(entry))
         if existing is None:
-            existing = await articles.insert_article(
-                session,
-                _draft(cand, content_hash, simhash, now=now, announce=announce),
-                now=now,
-                search=cand.enrichment.search if cand.enrichment else None,
-            )
+            draft = _draft(cand, content_hash, simhash, now=now, announce=announce)
+            existing = await articles.insert_article_row(session, draft, now=now)
             # Within this transaction, later entries of the same feed must see this one.
             self._dedup.add(existing, url=entry.url, content_hash=content_hash, simhash=simhash)
+            search = found.search if found is not None else None
+            new_rows.words.append((existing, search or search_document(draft.title, draft.text)))
+            new_rows.sources[existing] = replace(source, article_id=existing)
+            return existing, True
+        if existing in new_rows.sources:
+            # Stored by an earlier entry of this transaction: as link_source would, its row
+            # takes this entry's guid.
+            earlier = new_rows.sources[existing]
+            hashed = source.entry_hash or earlier.entry_hash
+            new_rows.sources[existing] = replace(source, entry_hash=hashed)
+            return existing, False
         await articles.link_source(
             session,
             article_id=existing,
             feed_id=feed.id,
             guid=entry.guid,
-            entry_hash=entry_fingerprint(entry),
+            entry_hash=source.entry_hash,
             now=now,
         )
-        return existing, is_new
+        return existing, False
 
     async def _save_states(self, report: PassReport) -> None:
         """Write the batched feed states (checks, 304s, failures) in one transaction."""
@@ -820,6 +854,7 @@ class Ingestor:
 
     # ----------------------------------------------------------------- routing
 
+    @in_background
     async def route(self, *, now: datetime, report: PassReport | None = None) -> int:
         """Route what is stored and not routed yet; returns the new matches.
 
@@ -835,7 +870,7 @@ class Ingestor:
             try:
                 # Routing writes: it is the one writer meanwhile (SQLite has one).
                 async with self._write_lock, self._db_gate:
-                    routed = await route_pending(self._sessions, now=now)
+                    routed = await route_pending(self._sessions, now=now, rows=ROUTE_ROWS)
             except StorageError as exc:
                 if report is not None:
                     report.storage_errors += 1
@@ -851,6 +886,24 @@ class Ingestor:
         if routed and self.on_routed is not None:
             self.on_routed(routed)
         return routed
+
+
+@dataclass
+class _NewRows:
+    """The search words and source rows of a transaction's new articles, written at its
+    end in one statement each (not one round trip each under SQLite's write lock)."""
+
+    words: list[tuple[int, SearchDocument]] = field(default_factory=list)
+    sources: dict[int, articles.NewSource] = field(default_factory=dict)
+
+    async def write(self, session: AsyncSession, *, now: datetime) -> None:
+        await articles.add_new_rows(session, self.words, list(self.sources.values()), now=now)
+
+
+async def _known_urls(session: AsyncSession, candidates: list[_Candidate]) -> dict[str, int]:
+    """Stored articles by URL, for the candidates' URLs: one query."""
+    urls = {c.entry.url for c in candidates if c.entry.url}
+    return await articles.article_ids_by_url(session, urls) if urls else {}
 
 
 def _draft(

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Article, ArticleSource, fit_to_columns
-from db.search import index_article
+from db.search import index_article, index_articles
 from summaries.search import SearchDocument, search_document
 
 # Ids per IN (...) list: well under every backend's bound-parameter limit.
@@ -65,13 +65,61 @@ async def insert_article(
     returns its id. Strings are fitted to their columns (a URL too long for its column is
     not stored: a cut URL would name another page). A backlog article (``announce`` False)
     is stored as routed: there is nothing to route."""
+    article_id = await insert_article_row(session, draft, now=now)
+    await index_article(session, article_id, search or search_document(draft.title, draft.text))
+    return article_id
+
+
+async def insert_article_row(session: AsyncSession, draft: ArticleDraft, *, now: datetime) -> int:
+    """``insert_article`` without the search words: the caller adds them
+    (``add_new_rows``)."""
     values = fit_to_columns("articles", asdict(draft), whole=frozenset({"url"}))
     article = Article(**values, routed_at=None if draft.announce else now)
     session.add(article)
     await session.flush()
     assert article.id is not None
-    await index_article(session, article.id, search or search_document(draft.title, draft.text))
     return article.id
+
+
+@dataclass(frozen=True, slots=True)
+class NewSource:
+    """The source row of an article stored in this transaction (there is no row of an
+    earlier poll to move, as ``link_source`` does)."""
+
+    article_id: int
+    feed_id: int
+    guid: str
+    entry_hash: str | None
+
+
+async def add_new_rows(
+    session: AsyncSession,
+    words: Sequence[tuple[int, SearchDocument]],
+    sources: Sequence[NewSource],
+    *,
+    now: datetime,
+) -> None:
+    """The search words and source rows of articles stored by ``insert_article_row`` in
+    this transaction, one statement each (SQLite's write lock is held for a round trip
+    per statement)."""
+    await index_articles(session, words)
+    if not sources:
+        return
+    table = SQLModel.metadata.tables["article_sources"]
+    connection = await session.connection()
+    await connection.execute(
+        table.insert(),
+        [
+            {
+                "article_id": s.article_id,
+                "feed_id": s.feed_id,
+                "guid": s.guid,
+                "seen_at": now,
+                "entry_hash": s.entry_hash,
+            }
+            for s in sources
+        ],
+    )
 
 
 async def known_guids(session: AsyncSession, feed_id: int, guids: Sequence[str]) -> set[str]:

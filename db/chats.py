@@ -410,6 +410,38 @@ async def recent_articles(
     return (await session.exec(query)).all()
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleFacts:
+    """What subscription matching reads of an article (bot.matching), as plain values."""
+
+    id: int
+    title: str
+    text: str
+    topics: list[str]
+    is_event: bool
+
+
+async def recent_article_facts(
+    session: AsyncSession, *, limit: int = SCAN_LIMIT, max_id: int | None = None, text: bool = True
+) -> list[ArticleFacts]:
+    """``recent_articles``' articles, in its order, as ArticleFacts: plain rows, not ORM
+    objects (hundreds of them), and without the text when ``text`` is False (a chat with
+    topics only does not need it)."""
+    body = col(Article.text) if text else sa.literal("", sa.Text)
+    query = sa.select(
+        col(Article.id), col(Article.title), body, col(Article.topics), col(Article.is_event)
+    )
+    if max_id is not None:
+        query = query.where(col(Article.id) <= max_id)
+    query = query.order_by(col(Article.published).desc(), col(Article.id).desc()).limit(limit)
+    rows = (await (await session.connection()).execute(query)).all()
+    return [
+        ArticleFacts(i, title, body or "", list(topics or []), bool(is_event))
+        for i, title, body, topics, is_event in rows
+        if i is not None
+    ]
+
+
 async def newest_article_id(session: AsyncSession) -> int | None:
     """The highest article id: what a list made now can see."""
     return (await session.exec(select(sa.func.max(Article.id)))).one()
@@ -510,6 +542,22 @@ async def save_search(session: AsyncSession, chat_id: int, query: str, *, now: d
         )
     )
     return found.id
+
+
+async def saved_search_id(session: AsyncSession, chat_id: int, query: str) -> int | None:
+    """The id of the chat's saved search for ``query``; None when it has none (a read:
+    a repeated /search can answer before it writes)."""
+    found = await session.exec(
+        select(ChatSearch.id).where(ChatSearch.chat_id == chat_id, ChatSearch.query == query)
+    )
+    return found.first()
+
+
+async def refresh_search(session: AsyncSession, search_id: int, *, now: datetime) -> None:
+    """A saved search used again counts as new (``save_search`` keeps the newest)."""
+    await session.exec(
+        sa.update(ChatSearch).where(col(ChatSearch.id) == search_id).values(created_at=now)
+    )
 
 
 async def saved_search(session: AsyncSession, chat_id: int, search_id: int) -> str | None:

@@ -1,4 +1,5 @@
-"""Engines and sessions: URL translation, SQLite pragmas, the async session factory.
+"""Engines and sessions: URL translation, SQLite pragmas and write gate (``db.writes``),
+the async session factory.
 
 Users write one ``DATABASE_URL`` (``sqlite:///data/x.db``, ``postgresql://...``); the
 async driver (aiosqlite, psycopg) and the sync one Alembic uses are derived from it.
@@ -23,6 +24,7 @@ from db.errors import (
     UnsupportedDatabaseURL,
     storage_error,
 )
+from db.writes import install_write_gate
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+# Seconds a SQLite writer waits for the write lock (or the in-process write gate) to fail.
+BUSY_TIMEOUT = 10
 
 
 def _backend(url: str) -> tuple[str, sa.URL]:
@@ -106,7 +110,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the bot read while ingestion writes; busy_timeout rides out short locks.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -137,6 +141,8 @@ def create_engine(
     kwargs.update({name: value for name, value in pool.items() if value is not None})
     engine = create_async_engine(async_url(url), **kwargs)
     install_sqlite_pragmas(engine.sync_engine)
+    # The process's writers queue in its own order, not in SQLite's busy handler.
+    install_write_gate(engine, timeout=BUSY_TIMEOUT)
     return engine
 
 

@@ -127,16 +127,26 @@ def _quoted(word: str) -> str:
 
 async def index_article(session: AsyncSession, article_id: int, document: SearchDocument) -> None:
     """Add a new article's words to the index (in the caller's transaction)."""
-    if _dialect(session) == "sqlite":
-        await session.exec(
-            sa.insert(_fts).values(rowid=article_id, title=document.title, body=document.body)
-        )
+    await index_articles(session, [(article_id, document)])
+
+
+async def index_articles(
+    session: AsyncSession, documents: Sequence[tuple[int, SearchDocument]]
+) -> None:
+    """Add new articles' words to the index, (article id, words) each, in one statement
+    (in the caller's transaction)."""
+    if not documents:
         return
-    await session.exec(
-        sa.insert(_pg).values(
-            article_id=article_id, words=sa.cast(tsvector_literal(document), TSVECTOR)
-        )
+    connection = await session.connection()
+    if _dialect(session) == "sqlite":
+        rows = [{"rowid": i, "title": d.title, "body": d.body} for i, d in documents]
+        await connection.execute(sa.insert(_fts), rows)
+        return
+    insert = sa.insert(_pg).values(
+        article_id=sa.bindparam("b_id"), words=sa.cast(sa.bindparam("b_words"), TSVECTOR)
     )
+    rows = [{"b_id": i, "b_words": tsvector_literal(d)} for i, d in documents]
+    await connection.execute(insert, rows)
 
 
 async def search_articles(

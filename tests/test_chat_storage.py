@@ -101,6 +101,32 @@ async def test_list_pages_see_only_the_articles_there_were_when_the_list_was_mad
     assert len(recent) == 5
 
 
+async def test_the_facts_lists_match_by_are_the_recent_articles_in_their_order(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as s, s.begin():
+        for n in range(4):
+            s.add(
+                Article(
+                    title=f"Story {n}",
+                    published=NOW + timedelta(hours=n % 2),
+                    first_seen=NOW,
+                    text=f"text {n}",
+                    content_hash=str(n),
+                    topics=["physics"] if n % 2 else None,
+                    is_event=n == 3,
+                )
+            )
+    async with sessions() as s:
+        recent = await chats_db.recent_articles(s, max_id=3)
+        facts = await chats_db.recent_article_facts(s, max_id=3)
+        bare = await chats_db.recent_article_facts(s, max_id=3, text=False)
+    expected = [(a.id, a.title, a.text, a.topics or [], a.is_event) for a in recent]
+    assert [(f.id, f.title, f.text, f.topics, f.is_event) for f in facts] == expected
+    assert [f.text for f in bare] == ["", "", ""]
+    assert [f.id for f in bare] == [f.id for f in facts]
+
+
 async def test_a_chats_first_messages_handled_at_once_make_one_chat(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -8,13 +8,13 @@ import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, ApplicationBuilder
 
@@ -807,6 +807,35 @@ async def test_search_answers_with_one_list_and_pages_through_it(harness: Harnes
     assert entries(harness.latest(USER, listing)) == ["11. Fusion record 1", "12. Fusion record 0"]
     (nothing,) = await harness.send(USER, "/search quasar")
     assert "No stored article" in (nothing.plain_text or "")
+
+
+async def test_a_repeated_search_answers_from_its_saved_list_and_counts_as_new_after(
+    harness: Harness,
+) -> None:
+    await seed_article(harness, "Fusion record", topics=["energy"])
+    await seed_article(harness, "Quasar record", topics=["space"])
+
+    (first,) = await harness.send(USER, "/search fusion")
+    harness.clock.now = NOW + timedelta(minutes=1)
+    await harness.send(USER, "/search quasar")
+    harness.clock.now = NOW + timedelta(minutes=2)
+    (again,) = await harness.send(USER, "/search fusion")
+
+    assert entries(again) == entries(first) == ["1. Fusion record"]
+
+    async def saved() -> list[tuple[str, datetime]]:
+        async with harness.sessions() as s:
+            found = await s.exec(select(ChatSearch).order_by(col(ChatSearch.id)))
+            return [(c.query, c.created_at) for c in found]
+
+    for _ in range(100):  # refreshed after the answer went out
+        if (await saved())[0][1] != NOW:
+            break
+        await asyncio.sleep(0.05)
+    assert await saved() == [
+        ("fusion", NOW + timedelta(minutes=2)),  # the same saved search, used last
+        ("quasar", NOW + timedelta(minutes=1)),
+    ]
 
 
 async def test_a_search_for_punctuation_alone_says_why_and_how(harness: Harness) -> None:
