@@ -179,6 +179,7 @@ class Chat(SQLModel, table=True):
     # New slots are read back when used, not with RETURNING: so the ORM inserts new chats
     # one statement a row, and on SQLite each row's highest slot + 1 sees the row before.
     __mapper_args__ = {"eager_defaults": False}
+    __table_args__ = (sa.Index("uq_chats_slot", "slot", unique=True),)
 
     id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     type: str = Field(sa_type=sa.String(16))
@@ -208,7 +209,7 @@ class Chat(SQLModel, table=True):
     # by the INSERT (NextSlot), kept when the chat is renamed (a group's migration).
     slot: int | None = Field(
         default=None,
-        sa_column=sa.Column(sa.BigInteger, default=NextSlot(), unique=True, nullable=False),
+        sa_column=sa.Column(sa.BigInteger, default=NextSlot(), nullable=False),
     )
     # The id of the last route its previous digest covered: routes after it holding the
     # chat's slot in their digest bitmap are its pending digest matches.

@@ -468,3 +468,126 @@ async def test_pending_articles_are_all_routed_in_transactions_bounded_by_matche
     assert await route_pending(sessions, now=NOW, rows=6) == 0
     assert sorted({article for _, article, _ in await matches(sessions)}) == articles
     assert all(a.routed_at is not None for a in await rows(sessions, Article))
+
+
+async def test_fan_out_writes_instant_deliveries_in_bounded_pieces_with_each_chats_settings_now(
+    sessions: Sessions,
+) -> None:
+    feed = await add_feed(sessions)
+    for chat_id in range(1, 6):
+        await add_chat(sessions, chat_id, topics=["space"])
+    article = await add_article(sessions, "Moon rocks", feeds=[feed], topics=["space"])
+    assert await route_articles(sessions, [article], now=NOW) == 5
+    async with sessions() as s, s.begin():
+        await chats_db.update_settings(s, 2, summary_sentences=1)  # changed since routing
+        chat = await s.get(Chat, 3)
+        assert chat is not None
+        chat.active = False  # blocked the bot since
+
+    assert await fan_out(sessions, now=NOW, limit=2) == 2
+    assert await fan_out(sessions, now=NOW, limit=2) == 1  # chat 3 is skipped
+    assert await fan_out(sessions, now=NOW, limit=2) == 1
+    assert await fan_out(sessions, now=NOW, limit=2) == 0
+
+    deliveries = {d.chat_id: d for d in await rows(sessions, Delivery)}
+    assert sorted(deliveries) == [1, 2, 4, 5]
+    assert "A second sentence." in deliveries[1].text
+    assert "A second sentence." not in deliveries[2].text
+    (route,) = await rows(sessions, Route)
+    assert (route.fanned, route.instant_count) == (5, 5)
+
+
+async def test_a_fan_out_that_fails_writes_nothing_and_the_next_one_writes_each_row_once(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import routing
+
+    feed = await add_feed(sessions)
+    for chat_id in (1, 2, 3):
+        await add_chat(sessions, chat_id, topics=["space"])
+    article = await add_article(sessions, "Moon rocks", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [article], now=NOW)
+
+    async def crash(*_: object) -> None:
+        raise RuntimeError("the process died while writing the rows")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(routing, "insert_prepared", crash)
+        with pytest.raises(RuntimeError):
+            await fan_out(sessions, now=NOW)
+    assert await rows(sessions, Delivery) == []
+    assert [r.fanned for r in await rows(sessions, Route)] == [0]
+
+    assert await fan_out(sessions, now=NOW) == 3
+    assert await fan_out(sessions, now=NOW) == 0
+    assert sorted(d.chat_id for d in await rows(sessions, Delivery)) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_slot_taken_again_after_its_chat_was_deleted_gets_none_of_its_old_matches(
+    sessions: Sessions,
+) -> None:
+    feed = await add_feed(sessions)
+    await add_chat(sessions, 1, topics=["space"])
+    await add_chat(sessions, 2, topics=["space"], mode="daily", digest_hour=8)
+    article = await add_article(sessions, "Moon rocks", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [article], now=NOW)
+    async with sessions() as s, s.begin():
+        old_slot = (await s.exec(select(Chat.slot).where(Chat.id == 2))).one()
+        assert await chats_db.delete_chat(s, 2)
+        # A chat created after the route, on SQLite given the highest slot + 1: the same.
+        await chats_db.get_or_create_chat(
+            s, 3, chat_type="private", title=None, now=NOW + timedelta(minutes=1)
+        )
+        await chats_db.update_settings(s, 3, mode="daily", digest_hour=8)
+        await chats_db.add_topic(s, 3, "space")
+    async with sessions() as s:
+        assert (await s.exec(select(Chat.slot).where(Chat.id == 3))).one() == old_slot
+
+    assert await matches(sessions) == {(1, article, False)}
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=1)) == 0
+    assert await fan_out(sessions, now=NOW) == 1
+
+
+async def test_a_digest_holds_the_newest_articles_and_a_failed_one_stays_pending(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import routing
+
+    monkeypatch.setattr(routing, "MAX_DIGEST_ARTICLES", 2)
+    monkeypatch.setattr(routing, "ROUTE_PAGE", 2)  # the routes are read 2 at a time
+    feed = await add_feed(sessions)
+    for chat_id in (1, 2):
+        await add_chat(sessions, chat_id, topics=["space"], mode="daily", digest_hour=8)
+    articles = [
+        await add_article(
+            sessions,
+            f"Moon rocks {n}",
+            feeds=[feed],
+            topics=["space"],
+            published=NOW + timedelta(minutes=n),
+        )
+        for n in range(5)
+    ]
+    for article in articles:  # one route each
+        await route_articles(sessions, [article], now=NOW)
+    async with sessions() as s, s.begin():
+        await chats_db.update_settings(s, 2, timezone="Asia/Shanghai", digest_hour=16)
+    real_zone = routing.zone
+
+    def zone(name: str) -> Any:
+        if name == "Asia/Shanghai":
+            raise ValueError("bad data")
+        return real_zone(name)
+
+    monkeypatch.setattr(routing, "zone", zone)
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=1)) == 1
+    (digest,) = await rows(sessions, Delivery)
+    assert digest.chat_id == 1
+    assert "Moon rocks 4" in digest.text
+    assert "Moon rocks 3" in digest.text
+    assert "Moon rocks 2" not in digest.text
+
+    monkeypatch.setattr(routing, "zone", real_zone)
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=2)) == 1
+    assert sorted(d.chat_id for d in await rows(sessions, Delivery)) == [1, 2]

@@ -34,14 +34,21 @@ _BATCH = 1000
 def upgrade() -> None:
     bind = op.get_bind()
     postgresql = bind.dialect.name == "postgresql"
-    with op.batch_alter_table("chats", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("slot", sa.BigInteger(), nullable=True))
-        batch_op.add_column(
-            sa.Column("digest_cursor", sa.BigInteger(), server_default="0", nullable=False)
+    # Plain ALTER TABLE ... ADD COLUMN on both engines: on SQLite a batch rebuild of chats
+    # would drop the old table, and its ON DELETE CASCADE would empty every chat's topics,
+    # rules, feeds and deliveries. SQLite takes a NOT NULL column only with a default.
+    if postgresql:  # NOT NULL once every chat has its slot
+        op.add_column("chats", sa.Column("slot", sa.BigInteger(), nullable=True))
+    else:
+        op.add_column(
+            "chats", sa.Column("slot", sa.BigInteger(), server_default="0", nullable=False)
         )
-        batch_op.add_column(
-            sa.Column("catch_up", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    op.add_column(
+        "chats", sa.Column("digest_cursor", sa.BigInteger(), server_default="0", nullable=False)
+    )
+    op.add_column(
+        "chats", sa.Column("catch_up", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
     ids = [row[0] for row in bind.execute(sa.text("SELECT id FROM chats ORDER BY id"))]
     _executemany(
         bind,
@@ -51,14 +58,14 @@ def upgrade() -> None:
     if postgresql:
         op.execute("CREATE SEQUENCE chat_slots AS bigint")
         op.execute(f"SELECT setval('chat_slots', {len(ids) + 1}, false)")
-    with op.batch_alter_table("chats", schema=None) as batch_op:
-        batch_op.alter_column(
+        op.alter_column(
+            "chats",
             "slot",
             existing_type=sa.BigInteger(),
             nullable=False,
-            server_default=sa.text("nextval('chat_slots')") if postgresql else None,
+            server_default=sa.text("nextval('chat_slots')"),
         )
-        batch_op.create_unique_constraint("uq_chats_slot", ["slot"])
+    op.create_index("uq_chats_slot", "chats", ["slot"], unique=True)
 
     op.create_table(
         "routes",
@@ -177,10 +184,9 @@ def downgrade() -> None:
     op.drop_index("ix_routes_unfanned", table_name="routes")
     op.drop_index("ix_routes_created_at", table_name="routes")
     op.drop_table("routes")
-    with op.batch_alter_table("chats", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_chats_slot", type_="unique")
-        batch_op.drop_column("catch_up")
-        batch_op.drop_column("digest_cursor")
-        batch_op.drop_column("slot")
+    op.drop_index("uq_chats_slot", table_name="chats")
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), not a batch rebuild: see upgrade().
+    for column in ("catch_up", "digest_cursor", "slot"):
+        op.execute(f"ALTER TABLE chats DROP COLUMN {column}")
     if bind.dialect.name == "postgresql":
         op.execute("DROP SEQUENCE chat_slots")
