@@ -353,7 +353,7 @@ class RssPeak:
 async def index_figures(url: str, article_ids: Sequence[int]) -> str:
     """The index alone: its build (CPU), and finding the chats of each article."""
     try:
-        from bot.subindex import build_index, matching_chats  # noqa: PLC0415
+        from bot.subindex import build_index, matching_slots  # noqa: PLC0415
     except ImportError:
         return "no subscription index in this version"
     from sqlmodel import col, select  # noqa: PLC0415
@@ -372,7 +372,7 @@ async def index_figures(url: str, article_ids: Sequence[int]) -> str:
     cpu = time.process_time()
     found = sum(
         len(
-            matching_chats(
+            matching_slots(
                 index, title=a.title, text=a.text, topics=a.topics or [], is_event=a.is_event
             )
         )
