@@ -300,22 +300,29 @@ def _plan_deliveries(
     distinct card (length, time zone, language) is rendered once."""
     assert article.id is not None  # loaded from the database
     card = card_from_article(article, source=source)
-    rendered: dict[tuple[int, str, str | None], str] = {}
+    rendered: dict[tuple[int, str, str | None], str | None] = {}
     rows: list[tuple[Any, ...]] = []
     for slot in slots:
         chat = chats.get(slot)
         if chat is None or not chat.active:
             continue
         key = (chat.summary_sentences, chat.timezone, chat.language)
-        text = rendered.get(key)
+        if key not in rendered:
+            try:
+                rendered[key] = render_card(
+                    card,
+                    sentences=chat.summary_sentences,
+                    tz=zone(chat.timezone),
+                    now=route.created_at,
+                    tr=translator(chat.language),
+                )
+            except Exception:
+                # Bad data must not hold up every route behind this one: skipped, logged.
+                log.exception("card of article %s for settings %s failed", article.id, key)
+                rendered[key] = None
+        text = rendered[key]
         if text is None:
-            text = rendered[key] = render_card(
-                card,
-                sentences=chat.summary_sentences,
-                tz=zone(chat.timezone),
-                now=route.created_at,
-                tr=translator(chat.language),
-            )
+            continue
         row = _delivery_row(
             chat.chat_id, chat.thread_id, "article", text, now=now, article_id=article.id
         )
