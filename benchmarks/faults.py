@@ -421,6 +421,8 @@ def quiet(url: str, fake: FakeTelegram, *, timeout: float) -> None:
     while time.monotonic() < deadline:
         time.sleep(2)
         pending = scalar(url, "SELECT count(*) FROM deliveries WHERE status = 'pending'")
+        # Routed instant matches not written as rows yet (bot.routing.fan_out) wait too.
+        pending += scalar(url, "SELECT coalesce(sum(instant_count - fanned), 0) FROM routes")
         unrouted = scalar(url, "SELECT count(*) FROM articles WHERE routed_at IS NULL")
         sent = sum(len(m) for m in fake.all_messages().values())
         if pending == 0 and unrouted == 0 and sent == last:
