@@ -141,11 +141,16 @@ def seed_chats(
             rule_rows.append({"chat_id": chat_id, "query": query, "created_at": NOW})
     engine = create_sync_engine(url)
     with engine.begin() as connection:
+        # Dense slots after any chat already there (each chat has its own: chats.slot).
+        first = connection.execute(sa.text("SELECT coalesce(max(slot), 0) FROM chats")).scalar()
+        for row in chat_rows:
+            row["slot"] += first or 0
         for model, rows in ((Chat, chat_rows), (ChatTopic, topic_rows), (ChatRule, rule_rows)):
             for start in range(0, len(rows), 20_000):
                 connection.execute(sa.insert(model), rows[start : start + 20_000])
         if connection.dialect.name == "postgresql":  # slots given here: the next is past them
-            connection.execute(sa.text("SELECT setval('chat_slots', :n)"), {"n": chats})
+            last = connection.execute(sa.text("SELECT max(slot) FROM chats")).scalar()
+            connection.execute(sa.text("SELECT setval('chat_slots', :n)"), {"n": last})
     engine.dispose()
     print(
         f"  seeded {chats:,} chats: {len(topic_rows):,} topic rows, {len(rule_rows):,} rules",
