@@ -144,6 +144,8 @@ class Stored:
 async def stored_since(engine: Any, article_id: int) -> Stored:
     import sqlalchemy as sa  # noqa: PLC0415
 
+    from db.routes import decode  # noqa: PLC0415
+
     async with engine.connect() as connection:
         articles, routed, last = (
             await connection.execute(
@@ -154,12 +156,11 @@ async def stored_since(engine: Any, article_id: int) -> Stored:
                 {"id": article_id},
             )
         ).one()
-        matches = (
-            await connection.execute(
-                sa.text("SELECT count(*) FROM chat_articles WHERE article_id > :id"),
-                {"id": article_id},
-            )
-        ).scalar_one()
+        routes = await connection.execute(
+            sa.text("SELECT instant, digest FROM routes WHERE article_id > :id"),
+            {"id": article_id},
+        )
+        matches = sum(len(decode(instant)) + len(decode(digest)) for instant, digest in routes)
     return Stored(articles, routed, matches, last)
 
 

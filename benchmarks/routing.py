@@ -7,15 +7,23 @@ database; then ``bot.routing.route_articles`` routes one article, a batch of 10 
 of 100 (each article ~450 words on 1-3 topics). The first call also builds the subscription
 index, reported on its own line.
 
-The raw baseline, measured in the same run on other articles of the same kind: the bare
-SELECT of the chat ids following an article's topics, plus a raw executemany of as many
-chat_articles and deliveries rows as routing wrote per article (same row shapes). Printed:
-ms per article (wall and this process's CPU), the ratio against the baseline, matches per
-article, and peak RSS.
+Routing writes one route row an article (its chats' slots as bitmaps); the instant
+deliveries are written later, at sending pace, by ``bot.routing.fan_out``, measured on its
+own: fanning out 1,000 deliveries of the routed articles.
+
+The raw baselines, measured in the same run on other articles of the same kind: the bare
+SELECT of the chat ids following an article's topics (alone, and with the driver's INSERT of
+one row the size of a route); for the fan-out, the driver's executemany (COPY on
+PostgreSQL) of 1,000 delivery rows of the same shape, built before the clock starts.
+Printed: ms per article (wall and this process's CPU), the ratios against the baselines,
+matches per article, and peak RSS. With ``--digests``, ``send_due_digests`` is then timed
+for the next day (every digest chat due, the routed articles pending), with the RSS it
+peaks at (sampled).
 
     .venv/bin/python benchmarks/routing.py                         # 10k and 100k on SQLite
     .venv/bin/python benchmarks/routing.py --chats 10000           # a quick look
     .venv/bin/python benchmarks/routing.py --engines postgresql    # on a throwaway PostgreSQL
+    .venv/bin/python benchmarks/routing.py --chats 100000 --digests
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import json
 import random
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -35,7 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from bot.routing import DELIVERY_COLUMNS, MATCH_COLUMNS
+from bot.routing import DELIVERY_COLUMNS
 from db.bulk import prepare_rows
 from db.engine import create_engine, create_sync_engine, session_factory
 from db.migrate import upgrade
@@ -105,6 +114,7 @@ def seed_chats(
         chat_rows.append(
             {
                 "id": chat_id,
+                "slot": i,
                 "type": "group" if chat_id < 0 else "private",
                 "created_at": NOW - timedelta(days=30),
                 "active": rng.random() > 0.03,
@@ -131,9 +141,16 @@ def seed_chats(
             rule_rows.append({"chat_id": chat_id, "query": query, "created_at": NOW})
     engine = create_sync_engine(url)
     with engine.begin() as connection:
+        # Dense slots after any chat already there (each chat has its own: chats.slot).
+        first = connection.execute(sa.text("SELECT coalesce(max(slot), 0) FROM chats")).scalar()
+        for row in chat_rows:
+            row["slot"] += first or 0
         for model, rows in ((Chat, chat_rows), (ChatTopic, topic_rows), (ChatRule, rule_rows)):
             for start in range(0, len(rows), 20_000):
                 connection.execute(sa.insert(model), rows[start : start + 20_000])
+        if connection.dialect.name == "postgresql":  # slots given here: the next is past them
+            last = connection.execute(sa.text("SELECT max(slot) FROM chats")).scalar()
+            connection.execute(sa.text("SELECT setval('chat_slots', :n)"), {"n": last})
     engine.dispose()
     print(
         f"  seeded {chats:,} chats: {len(topic_rows):,} topic rows, {len(rule_rows):,} rules",
@@ -181,22 +198,21 @@ def seed_articles(url: str, count: int, rng: random.Random, start: int) -> list[
     return found
 
 
-def baseline(url: str, article_ids: Sequence[int], matches: int) -> tuple[float, float]:
+def baseline(url: str, article_ids: Sequence[int], route_bytes: int) -> tuple[float, float]:
     """Seconds of the raw work, (select, write): the bare SELECT of the chat ids following
-    each article's topics, and the driver's executemany (COPY on PostgreSQL) of ``matches``
-    match rows and 75 % as many delivery rows per article (rows built before the clock
-    starts)."""
+    each article's topics, and the driver's INSERT of one row of ``route_bytes`` bytes per
+    article (into a scratch table: what routing writes is one route row)."""
     engine = create_sync_engine(url)
-    text = "x" * 900  # a rendered card's size
-    tables = SQLModel.metadata.tables
+    blob = b"x" * route_bytes
     select_s = write_s = 0.0
     with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE scratch_routes (id INTEGER, bits BYTEA)"))
         for article_id in article_ids:
             started = time.perf_counter()
             topics = connection.execute(
                 sa.text("SELECT topics FROM articles WHERE id = :id"), {"id": article_id}
             ).scalar_one()
-            chat_ids = list(
+            list(
                 connection.execute(
                     sa.text(
                         "SELECT DISTINCT chat_id FROM chat_topics WHERE slug IN :slugs"
@@ -205,38 +221,65 @@ def baseline(url: str, article_ids: Sequence[int], matches: int) -> tuple[float,
                 ).scalars()
             )
             select_s += time.perf_counter() - started
-            chosen = list(dict.fromkeys(chat_ids))[:matches]
-            if not chosen:
-                continue
-            match_rows = prepare_rows(
-                connection.dialect,
-                tables["chat_articles"],
-                MATCH_COLUMNS,
-                [(c, article_id, NOW, False) for c in chosen],
-            )
-            delivery_rows = prepare_rows(
-                connection.dialect,
-                tables["deliveries"],
-                DELIVERY_COLUMNS,
-                [
-                    (c, "article", article_id, text, False, None, "pending", 0, NOW, NOW)
-                    for c in chosen[: len(chosen) * 3 // 4]
-                ],
-            )
             started = time.perf_counter()
-            for prepared in (match_rows, delivery_rows):
-                if prepared is None:
-                    continue
-                if prepared.copy_sql is None:
-                    connection.exec_driver_sql(prepared.sql, prepared.params)
-                    continue
-                driver = connection.connection.driver_connection
-                assert driver is not None  # psycopg's Connection
-                with driver.cursor() as cursor, cursor.copy(prepared.copy_sql) as copy:
-                    copy.write(prepared.copy_data)
+            connection.exec_driver_sql(
+                "INSERT INTO scratch_routes (id, bits) VALUES (%s, %s)"
+                if connection.dialect.name == "postgresql"
+                else "INSERT INTO scratch_routes (id, bits) VALUES (?, ?)",
+                (article_id, blob),
+            )
             write_s += time.perf_counter() - started
+        connection.execute(sa.text("DROP TABLE scratch_routes"))
     engine.dispose()
     return select_s, write_s
+
+
+def raw_deliveries(url: str, article_id: int, count: int) -> float:
+    """Seconds of the driver's executemany (COPY on PostgreSQL) of ``count`` delivery rows
+    (rows built before the clock starts; rolled back)."""
+    engine = create_sync_engine(url)
+    text = "x" * 900  # a rendered card's size
+    with engine.connect() as connection:
+        chat_ids = list(
+            connection.execute(
+                sa.text("SELECT id FROM chats ORDER BY id LIMIT :n"), {"n": count}
+            ).scalars()
+        )
+        prepared = prepare_rows(
+            connection.dialect,
+            SQLModel.metadata.tables["deliveries"],
+            DELIVERY_COLUMNS,
+            [
+                (c, "article", article_id, text, False, None, "pending", 0, NOW, NOW)
+                for c in chat_ids
+            ],
+        )
+        assert prepared is not None
+        started = time.perf_counter()
+        if prepared.copy_sql is None:
+            connection.exec_driver_sql(prepared.sql, prepared.params)
+        else:
+            driver = connection.connection.driver_connection
+            assert driver is not None  # psycopg's Connection
+            with driver.cursor() as cursor, cursor.copy(prepared.copy_sql) as copy:
+                copy.write(prepared.copy_data)
+        spent = time.perf_counter() - started
+        connection.rollback()
+    engine.dispose()
+    return spent
+
+
+def route_sizes(url: str) -> int:
+    """The mean size in bytes of the stored routes' bitmaps."""
+    engine = create_sync_engine(url)
+    with engine.connect() as connection:
+        size = connection.execute(
+            sa.text(
+                "SELECT avg(coalesce(length(instant), 0) + coalesce(length(digest), 0)) FROM routes"
+            )
+        ).scalar_one()
+    engine.dispose()
+    return round(size or 0)
 
 
 def rss_mib() -> float:
@@ -262,10 +305,60 @@ async def route(url: str, batches: Sequence[Sequence[int]]) -> list[tuple[float,
     return results
 
 
+async def fan_out_rows(url: str, count: int) -> tuple[float, float, int]:
+    """One fan-out of ``count`` instant deliveries of the routed articles: (wall, CPU, rows)."""
+    from bot.routing import fan_out  # noqa: PLC0415
+
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:  # the connection opened before the clock starts
+            await session.connection()
+        wall, cpu = time.perf_counter(), time.process_time()
+        made = await fan_out(sessions, now=NOW, limit=count)
+        return time.perf_counter() - wall, time.process_time() - cpu, made
+    finally:
+        await engine.dispose()
+
+
+async def digests(url: str) -> tuple[float, float, int]:
+    """``send_due_digests`` a day later: (wall, CPU, delivery rows)."""
+    from bot.routing import send_due_digests  # noqa: PLC0415
+
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        made = await send_due_digests(sessions, now=NOW + timedelta(days=1, hours=1))
+        return time.perf_counter() - wall, time.process_time() - cpu, made
+    finally:
+        await engine.dispose()
+
+
+class RssPeak:
+    """The highest RSS of this process seen while in the block (sampled every 5 ms)."""
+
+    def __enter__(self) -> RssPeak:
+        self.peak = rss_mib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_mib())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mib())
+
+
 async def index_figures(url: str, article_ids: Sequence[int]) -> str:
     """The index alone: its build (CPU), and finding the chats of each article."""
     try:
-        from bot.subindex import build_index, matching_chats  # noqa: PLC0415
+        from bot.subindex import build_index, matching_slots  # noqa: PLC0415
     except ImportError:
         return "no subscription index in this version"
     from sqlmodel import col, select  # noqa: PLC0415
@@ -284,7 +377,7 @@ async def index_figures(url: str, article_ids: Sequence[int]) -> str:
     cpu = time.process_time()
     found = sum(
         len(
-            matching_chats(
+            matching_slots(
                 index, title=a.title, text=a.text, topics=a.topics or [], is_event=a.is_event
             )
         )
@@ -298,7 +391,7 @@ async def index_figures(url: str, article_ids: Sequence[int]) -> str:
     )
 
 
-def run(url: str, chats: int, seed: int) -> None:
+def run(url: str, chats: int, seed: int, *, with_digests: bool = False) -> None:
     rng = random.Random(seed)
     upgrade(url)
     seed_chats(url, chats, rng)
@@ -312,20 +405,36 @@ def run(url: str, chats: int, seed: int) -> None:
         f"{first[2]:,} matches; RSS {before:,.0f} MiB before, {rss_mib():,.0f} MiB after all",
         flush=True,
     )
+    size = route_sizes(url)
     for n, ids, (wall, cpu, matched) in zip(BATCHES, raw, results, strict=True):
         per = matched / n
-        select_s, write_s = baseline(url, ids, round(per))
+        select_s, write_s = baseline(url, ids, size)
         raw_s = select_s + write_s
         print(
             f"  batch of {n:>3}: {wall / n * 1000:7.1f} ms/article wall "
             f"({cpu / n * 1000:6.1f} ms CPU), {per:6,.0f} matches/article | bare SELECT "
-            f"{select_s / n * 1000:5.1f} ms -> {wall / select_s:5.1f}x | SELECT + driver "
-            f"executemany {raw_s / n * 1000:6.1f} ms -> {wall / raw_s:4.2f}x",
+            f"{select_s / n * 1000:5.1f} ms -> {wall / select_s:5.1f}x | SELECT + INSERT "
+            f"of a {size:,}-byte row {raw_s / n * 1000:5.1f} ms -> {wall / raw_s:4.2f}x",
             flush=True,
         )
+    raw_fan = raw_deliveries(url, routed[-1][0], 1000)
+    wall, cpu, made = asyncio.run(fan_out_rows(url, 1000))
+    print(
+        f"  fan-out of {made:,} deliveries: {wall * 1000:6.1f} ms wall ({cpu * 1000:.1f} ms CPU) |"
+        f" driver's executemany of 1,000 rows {raw_fan * 1000:5.1f} ms -> {wall / raw_fan:4.2f}x",
+        flush=True,
+    )
     print("  " + asyncio.run(index_figures(url, routed[-1])), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS {peak:,.0f} MiB", flush=True)
+    if with_digests:
+        with RssPeak() as sampled:
+            wall, cpu, made = asyncio.run(digests(url))
+        print(
+            f"  send_due_digests a day later: {wall:.2f} s wall ({cpu:.2f} s CPU), {made:,}"
+            f" digest messages; RSS {sampled.peak:,.0f} MiB at most while it ran",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -335,19 +444,25 @@ def main() -> None:
         "--engines", nargs="*", default=["sqlite"], choices=["sqlite", "postgresql"]
     )
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--digests", action="store_true", help="time send_due_digests too")
     args = parser.parse_args()
     for engine in args.engines:
         for chats in args.chats:
             print(f"{engine}, {chats:,} chats", flush=True)
             if engine == "sqlite":
                 with tempfile.TemporaryDirectory() as tmp:
-                    run(f"sqlite:///{tmp}/routing.db", chats, args.seed)
+                    run(f"sqlite:///{tmp}/routing.db", chats, args.seed, with_digests=args.digests)
             else:
                 from tests.pg import start_postgres  # noqa: PLC0415
 
                 server = start_postgres()
                 try:
-                    run(server.create_database(f"routing{chats}"), chats, args.seed)
+                    run(
+                        server.create_database(f"routing{chats}"),
+                        chats,
+                        args.seed,
+                        with_digests=args.digests,
+                    )
                 finally:
                     server.stop()
 

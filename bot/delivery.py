@@ -12,6 +12,9 @@ What lives here:
   until its outcome is committed, so it is never sent to twice at once and its order holds.
 - `SendOptions`: what a row gets at send time beyond its stored text (buttons, silence),
   asked of a `Dresser` (``bot.dressing``) once per batch of due rows.
+- Before reading due rows the dispatcher has routes' instant matches fanned out into rows
+  while few article rows are pending (``bot.routing.fan_out_below``): cards are rendered
+  and stored at the pace they are sent, not all when an article is routed.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.outage import OutageLog
+from bot.routing import fan_out_below
 from db import outbox
 from db.errors import storage_error
 from db.models import Delivery
@@ -265,6 +269,8 @@ _RECORD_BATCH = 500
 _RECORD_LINGER = 0.05
 _STORE_TRIES = 3
 _REVOKE_CHECK_EVERY = 0.2
+# Seconds between looks for routes to fan out when nothing said there are new ones.
+_FAN_OUT_CHECK_EVERY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +365,8 @@ class Outbox:
         self._sending: set[asyncio.Task[None]] = set()
         self._paused_until = 0.0
         self._floods: deque[tuple[float, int]] = deque()
+        self._fan_more = True
+        self._fanned_at = -math.inf
 
     @property
     def stats(self) -> OutboxStats:
@@ -367,6 +375,7 @@ class Outbox:
 
     def wake(self) -> None:
         """New rows were enqueued: look for due rows now instead of at the next tick."""
+        self._fan_more = True  # routes too, maybe
         kick, loop = self._kick, self._loop
         if kick is None or loop is None or loop.is_closed():
             return
@@ -480,6 +489,7 @@ class Outbox:
                     await self._revoke_settled(loop.time())
                     await self._nap(self._idle_poll)
                     continue
+                await self._fan_out(loop.time())
                 rows = await self._due(room, self._in_hand | waiting)
                 self._db_outage.succeeded()
                 options = await self._dress(rows)
@@ -495,6 +505,8 @@ class Outbox:
                     )
                     continue
                 if until_idle and not self._in_hand and jobs.empty() and not await self._due(1, ()):
+                    if await self._fan_out(loop.time(), force=True):
+                        continue
                     return
                 # Due rows of chats in hand or paced wake us through the recorder's kick or
                 # the pacer; only rows due later need the database's word on when.
@@ -508,6 +520,23 @@ class Outbox:
             except Exception as exc:
                 self._database_failed(exc, "reading due deliveries")
                 await self._nap(self._idle_poll)
+
+    async def _fan_out(self, now: float, *, force: bool = False) -> int:
+        """Fan routes out into rows if told there may be some (a wake, rows made last time)
+        or every _FAN_OUT_CHECK_EVERY (another process may route); how many rows."""
+        if not (force or self._fan_more or now - self._fanned_at >= _FAN_OUT_CHECK_EVERY):
+            return 0
+        self._fanned_at = now
+        try:
+            made = await fan_out_below(self._sessions, now=self._clock())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Sending what is already in the outbox goes on; the routes wait for the next look.
+            self._database_failed(exc, "fanning out routed articles")
+            made = 0
+        self._fan_more = made > 0
+        return made
 
     async def _revoke_settled(self, now: float) -> None:
         """Drop queued jobs whose row was settled meanwhile (a cancelled broadcast), so a

@@ -128,7 +128,9 @@ class Metrics:
             registry=r,
         )
         self.outbox_depth = Gauge(
-            "sciforum_outbox_depth", "Outbox rows pending for active chats.", registry=r
+            "sciforum_outbox_depth",
+            "Outbox rows pending for active chats, and routed instant matches not yet rows.",
+            registry=r,
         )
         self.send_rate = Gauge(
             "sciforum_send_rate",

@@ -1,24 +1,28 @@
-"""Routing: turning new articles and due digests into outbox rows for subscribed chats.
+"""Routing: turning new articles into routes, routes into instant deliveries at sending
+pace, and due digests into digest deliveries.
 
 ``route_pending`` routes what the database says is stored and not routed yet
-(``articles.routed_at`` NULL), oldest first: every matching chat gets one ChatArticle row
-(the guard that an article reaches a chat at most once) and, in instant mode, a delivery of
-the rendered card; digest-mode chats get the match marked pending. The matches and the
+(``articles.routed_at`` NULL), oldest first: the chats an article is for, found in the live
+subscription index (``bot.subscribers``, ``bot.subindex``) as Roaring bitmaps of chat slots,
+become one ``routes`` row (``db.routes``) holding the slots of instant-mode chats and those
+of digest-mode chats. One row an article whatever the number of chats (100,000 chats made
+~26,000 rows an article before: the writes were ~all of routing's time). The route and the
 article's ``routed_at`` are written in one transaction, so an article is routed exactly
 once whatever stops the process: a crash before the commit leaves it queued, after it
 leaves nothing to do. The ingest shell calls it as each feed's articles are stored and at
-the start and end of every pass (what an earlier process stored and did not route).
-``route_articles`` routes given articles (and marks them routed). ``send_due_digests``
-turns the pending matches of chats whose digest slot has come into digest deliveries. All
-are idempotent; the caller wakes the outbox.
+the start and end of every pass. ``route_articles`` routes given articles (and marks them
+routed).
 
-The chats an article is for come from the live subscription index (``bot.subscribers``,
-``bot.subindex``): found from the article's topics and words, so the cost grows with the
-matches, not with the chats. Matching, rendering and preparing the rows run in a thread,
-one article at a time (its rows are written before the next one's are made: memory stays
-bounded); the rows go to the driver's executemany (``db.bulk``): one article can match
-tens of thousands of chats, and row-by-row ORM flushes would hold SQLite's write lock for
-many seconds. Digests read the due chats DIGEST_SCAN at a time.
+``fan_out`` turns routes' instant slots into delivery rows (the rendered card, the rows
+the outbox has always sent) at the pace they are sent: Telegram takes ~30 messages a
+second, so the outbox asks for more when few article rows are pending
+(``fan_out_below``). It takes the oldest routes with slots left, resolves the next slots
+to chats (their settings now; a chat gone, inactive or newer than the route is skipped),
+renders each distinct card once, and writes the rows and the route's new ``fanned`` in one
+transaction: each slot fanned out once, whatever stops it.
+
+``send_due_digests`` turns the digest slots of the routes after each due chat's
+``digest_cursor`` into digest deliveries. All are idempotent; the caller wakes the outbox.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,14 +44,15 @@ from bot.digests import DIGEST_MODES, digest_due, zone
 from bot.feedowners import OwnedArticles, owned_articles
 from bot.i18n import translator
 from bot.render import ArticleCard, card_from_article, render_card, render_digest
-from bot.subindex import SubscriptionIndex, Target, matching_chats
+from bot.subindex import SubscriptionIndex, matching_slots
 from bot.subscribers import Subscribers, subscribers
 from db import articles as articles_db
 from db import chats as chats_db
+from db import routes as routes_db
 from db.bulk import PreparedRows, insert_prepared, prepare_rows
-from db.chatfeeds import ArticleOwner
 from db.engine import transaction
-from db.models import Article, Chat, ChatArticle
+from db.models import Article, Chat, Delivery
+from db.routes import NewRoute, RouteRecord, SlotChat
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +66,23 @@ IN_CHUNK = 500
 # Candidate chats read per query, and cards kept across digest batches.
 DIGEST_SCAN = 5000
 CARD_CACHE = 2000
+# Routes read per query for digests.
+ROUTE_PAGE = 500
+# Routes are kept this long once fanned out: the longest digest period and a day. A chat
+# paused longer gets at most the matches of this last stretch.
+ROUTE_KEEP = timedelta(days=8)
 
-# Articles routed per transaction, at most; and matches per transaction, roughly: SQLite
-# has one writer, and 200 articles at 100,000 chats (~11,000 matches each) held its write
-# lock past the 10 s busy timeout of a command that writes ("database is locked";
-# benchmarks/burst.py).
+# Articles routed per transaction, at most; and matches per transaction, roughly (one
+# route row an article: the matches only size the work of matching).
 ROUTE_BATCH = 200
 ROUTE_ROWS = 20_000
+# Delivery rows made per fan-out transaction, and the pending article rows below which
+# the outbox asks for more (minutes of sending at Telegram's rate).
+FAN_OUT_BATCH = 1000
+FAN_OUT_WATERMARK = 2000
+# Routes looked at per fan-out transaction.
+FAN_OUT_ROUTES = 50
 # The columns of the rows routing writes.
-MATCH_COLUMNS = ("chat_id", "article_id", "created_at", "pending_digest")
 DELIVERY_COLUMNS = (
     "chat_id",
     "kind",
@@ -124,7 +138,7 @@ async def route_articles(
 ) -> int:
     """Match these articles to subscribed chats and mark them routed; returns how many
     (chat, article) matches were new. Articles not to be announced (a new feed's backlog)
-    are skipped.
+    and articles routed before are skipped.
     """
     ids = sorted(set(article_ids))
     if not ids:
@@ -146,130 +160,174 @@ async def _route(
             .order_by(col(Article.published), col(Article.id))
         )
     ).all()
+    done = await routes_db.routed_articles(session, [a.id for a in articles if a.id is not None])
+    articles = [a for a in articles if a.id not in done]
     if not articles:
         return 0
-    article_ids = [a.id for a in articles if a.id is not None]
-    seen = await _routed(session, article_ids)
-    sources = await chats_db.article_sources(session, list(ids))
     # Chats' own feeds: their owners get their articles, no one else gets an article that
     # only such feeds carried.
-    owned = await owned_articles(session, article_ids)
-    dialect = session.get_bind().dialect
-    count = sent = 0
+    owned = await owned_articles(session, [a.id for a in articles if a.id is not None])
     async with subs.lock:
         index = await subs.current(session)
-        # One article at a time: its rows (tens of thousands at 100,000 chats) are written
-        # before the next one's are made, so memory stays bounded whatever the batch.
-        for article in articles:
-            # Matching, rendering and preparing the rows are CPU work: off the event loop,
-            # so the bot stays responsive while a big pass is routed.
-            matched, deliveries = await asyncio.to_thread(
-                _plan_rows, dialect, [article], index, seen, sources, now=now, owned=owned
-            )
-            try:
-                await insert_prepared(session, matched)
-                await insert_prepared(session, deliveries)
-            except Exception:
-                subs.invalidate()  # a stale entry (a chat gone) fails every retry until rebuilt
-                raise
-            count += len(matched.params) if matched else 0
-            sent += len(deliveries.params) if deliveries else 0
+        # Matching is CPU work: off the event loop, so the bot stays responsive.
+        planned = await asyncio.to_thread(_plan_routes, articles, index, owned)
+    await routes_db.insert_routes(session, planned, now=now)
+    count = sum(len(r.instant) + len(r.digest) for r in planned)
     if count:
-        log.info("routed %d new match(es), %d instant deliveries", count, sent)
+        log.info("routed %d article(s) to %d chat(s) in all", len(planned), count)
     return count
 
 
-def _plan_rows(
-    dialect: sa.Dialect,
-    articles: Sequence[Article],
-    index: SubscriptionIndex,
-    seen: set[tuple[int, int]],
-    sources: dict[int, str],
-    *,
-    now: datetime,
-    owned: OwnedArticles,
-) -> tuple[PreparedRows | None, PreparedRows | None]:
-    """``_plan_routes``, as rows ready for the driver."""
-    matched, deliveries = _plan_routes(articles, index, seen, sources, now, owned=owned)
-    tables = SQLModel.metadata.tables
-    return (
-        prepare_rows(dialect, tables["chat_articles"], MATCH_COLUMNS, matched),
-        prepare_rows(dialect, tables["deliveries"], DELIVERY_COLUMNS, deliveries),
-    )
-
-
-def _chats_for(index: SubscriptionIndex, article: Article, owned: OwnedArticles) -> list[Target]:
-    """The chats an article goes to: those its topics and words match (unless only chats'
-    own feeds carried it), and the chats following a feed that carried it (their topic
-    filter passing). A chat found both ways is one target (routing skips what it has seen)."""
-    assert article.id is not None  # loaded from the database
-    topics = article.topics or []
-    found: list[Target] = []
-    if not owned.is_private(article.id):
-        found = matching_chats(
-            index, title=article.title, text=article.text, topics=topics, is_event=article.is_event
-        )
-    return found + [_owner_target(o) for o in owned.owners_of(article.id, topics)]
-
-
-def _owner_target(owner: ArticleOwner) -> Target:
-    return Target(
-        owner.chat_id,
-        owner.mode in DIGEST_MODES,
-        owner.summary_sentences,
-        owner.timezone,
-        owner.thread_id,
-        owner.language,
-    )
-
-
 def _plan_routes(
-    articles: Sequence[Article],
-    index: SubscriptionIndex,
-    seen: set[tuple[int, int]],
-    sources: dict[int, str],
-    now: datetime,
-    *,
-    owned: OwnedArticles,
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The new (chat, article) matches (MATCH_COLUMNS) and the instant deliveries they make
-    (DELIVERY_COLUMNS); no I/O (``seen`` is updated with the new matches). Plain tuples:
-    one article can make tens of thousands of rows."""
-    rendered: dict[tuple[int, int, str, str | None], str] = {}
-    matched: list[tuple[Any, ...]] = []
-    deliveries: list[tuple[Any, ...]] = []
+    articles: Sequence[Article], index: SubscriptionIndex, owned: OwnedArticles
+) -> list[NewRoute]:
+    """The routes of these articles (those matching no chat left out); no I/O. A chat
+    found by its subscriptions and by its own feed is one bit."""
+    planned: list[NewRoute] = []
     for article in articles:
         assert article.id is not None  # loaded from the database
-        article_id = article.id
-        card: ArticleCard | None = None
-        for target in _chats_for(index, article, owned):
-            if (target.chat_id, article_id) in seen:
-                continue
-            seen.add((target.chat_id, article_id))
-            matched.append((target.chat_id, article_id, now, target.digest))
-            if target.digest:
-                continue
-            key = (article_id, target.sentences, target.timezone, target.language)
-            if key not in rendered:
-                card = card or card_from_article(article, source=sources.get(article_id, ""))
+        topics = article.topics or []
+        found = BitMap()
+        if not owned.is_private(article.id):
+            found = matching_slots(
+                index,
+                title=article.title,
+                text=article.text,
+                topics=topics,
+                is_event=article.is_event,
+            )
+        instant, digest = found - index.digest, found & index.digest
+        for owner in owned.owners_of(article.id, topics):
+            if owner.mode in DIGEST_MODES:
+                digest.add(owner.slot)
+                instant.discard(owner.slot)
+            else:
+                instant.add(owner.slot)
+                digest.discard(owner.slot)
+        if instant or digest:
+            planned.append(NewRoute(article.id, instant, digest))
+    return planned
+
+
+async def fan_out_below(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    watermark: int = FAN_OUT_WATERMARK,
+) -> int:
+    """Fan out routes' instant slots while fewer than ``watermark`` article rows are
+    pending; returns how many delivery rows were made."""
+    async with sessions() as session:
+        if not await routes_db.unfanned_routes(session, limit=1):
+            return 0
+        pending = await _pending_article_rows(session)
+    if pending >= watermark:
+        return 0
+    return await fan_out(sessions, now=now, limit=watermark - pending)
+
+
+async def _pending_article_rows(session: AsyncSession) -> int:
+    query = (
+        select(sa.func.count())
+        .select_from(Delivery)
+        .where(col(Delivery.status) == "pending", col(Delivery.kind) == "article")
+    )
+    return int((await session.exec(query)).one())
+
+
+async def fan_out(
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime, limit: int = FAN_OUT_BATCH
+) -> int:
+    """Write the delivery rows of up to ``limit`` instant slots of the oldest routes (in
+    transactions of FAN_OUT_BATCH); returns how many rows were made (a slot whose chat is
+    gone, inactive or newer than the route makes none)."""
+    made = 0
+    while limit > 0:
+        budget = min(limit, FAN_OUT_BATCH)
+        async with transaction(sessions) as session:
+            used, rows = await _fan_out_once(session, budget, now=now)
+        made += rows
+        if used < budget:
+            return made
+        limit -= used
+    return made
+
+
+async def _fan_out_once(session: AsyncSession, budget: int, *, now: datetime) -> tuple[int, int]:
+    """One fan-out transaction: (slots consumed, rows made)."""
+    used = made = 0
+    dialect = session.get_bind().dialect
+    for route in await routes_db.unfanned_routes(session, limit=FAN_OUT_ROUTES):
+        if used >= budget:
+            break
+        slots = route.instant[route.fanned : route.fanned + budget - used]
+        chats = await routes_db.slot_chats(session, list(slots), routed_at=route.created_at)
+        article = await session.get(Article, route.article_id)
+        sources = await chats_db.article_sources(session, [route.article_id])
+        prepared = None
+        if article is not None:
+            prepared = await asyncio.to_thread(
+                _plan_deliveries,
+                dialect,
+                article,
+                sources.get(route.article_id, ""),
+                route,
+                slots=slots,
+                chats=chats,
+                now=now,
+            )
+        if not await routes_db.advance_fanned(
+            session, route.id, old=route.fanned, new=route.fanned + len(slots)
+        ):
+            break  # another fan-out took these slots first
+        await insert_prepared(session, prepared)
+        used += len(slots)
+        made += len(prepared.params) if prepared else 0
+    return used, made
+
+
+def _plan_deliveries(
+    dialect: sa.Dialect,
+    article: Article,
+    source: str,
+    route: RouteRecord,
+    *,
+    slots: BitMap,
+    chats: dict[int, SlotChat],
+    now: datetime,
+) -> PreparedRows | None:
+    """The delivery rows of these slots of a route, ready for the driver; no I/O. Each
+    distinct card (length, time zone, language) is rendered once."""
+    assert article.id is not None  # loaded from the database
+    card = card_from_article(article, source=source)
+    rendered: dict[tuple[int, str, str | None], str | None] = {}
+    rows: list[tuple[Any, ...]] = []
+    for slot in slots:
+        chat = chats.get(slot)
+        if chat is None or not chat.active:
+            continue
+        key = (chat.summary_sentences, chat.timezone, chat.language)
+        if key not in rendered:
+            try:
                 rendered[key] = render_card(
                     card,
-                    sentences=target.sentences,
-                    tz=zone(target.timezone),
-                    now=now,
-                    tr=translator(target.language),
+                    sentences=chat.summary_sentences,
+                    tz=zone(chat.timezone),
+                    now=route.created_at,
+                    tr=translator(chat.language),
                 )
-            deliveries.append(
-                _delivery_row(
-                    target.chat_id,
-                    target.thread_id,
-                    "article",
-                    rendered[key],
-                    now=now,
-                    article_id=article_id,
-                )
-            )
-    return matched, deliveries
+            except Exception:
+                # Bad data must not hold up every route behind this one: skipped, logged.
+                log.exception("card of article %s for settings %s failed", article.id, key)
+                rendered[key] = None
+        text = rendered[key]
+        if text is None:
+            continue
+        row = _delivery_row(
+            chat.chat_id, chat.thread_id, "article", text, now=now, article_id=article.id
+        )
+        rows.append(row)
+    return prepare_rows(dialect, SQLModel.metadata.tables["deliveries"], DELIVERY_COLUMNS, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +343,9 @@ class _DigestChat:
     summary_sentences: int
     thread_id: int | None
     language: str | None
+    slot: int
+    digest_cursor: int
+    created_at: datetime
 
 
 async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
@@ -292,34 +353,44 @@ async def send_due_digests(sessions: async_sessionmaker[AsyncSession], *, now: d
 
     A chat's slot is consumed even when nothing is pending, so an article matched later in
     the same slot waits for the next digest instead of triggering one at once. A chat back
-    in instant mode with matches still pending gets them once as a catch-up digest.
+    in instant mode (``catch_up``) with matches still pending gets them once as a catch-up
+    digest. A chat's pending matches are the routes after its ``digest_cursor`` whose
+    digest bitmap holds its slot.
 
-    Candidate chats are read DIGEST_SCAN at a time (by id) as plain rows and handled
-    DIGEST_BATCH per transaction, and at most CARD_CACHE cards are kept: memory stays
-    bounded whatever the number of chats.
+    Candidate chats are read DIGEST_SCAN at a time (by id) as plain rows; the routes since
+    the oldest cursor among the due ones are read once for them, ROUTE_PAGE at a time, and
+    ANDed with their slots; digests are written DIGEST_BATCH chats per transaction, and at
+    most CARD_CACHE cards are kept: memory stays bounded whatever the number of chats.
+    Routes fanned out and older than ROUTE_KEEP are dropped first.
     """
+    async with transaction(sessions) as session:
+        await routes_db.prune_routes(session, before=now - ROUTE_KEEP)
     cards: dict[int, ArticleCard] = {}
     created = 0
     after: int | None = None
     while True:
+        pending: dict[int, list[int]] = {}
+        head = 0
         async with sessions() as session:
             candidates = await _digest_candidates(session, after=after)
         if not candidates:
             return created
         after = candidates[-1].id
         due = [chat for chat in candidates if _is_due(chat, now)]
+        if due:
+            async with sessions() as session:
+                pending, head = await _pending_digests(session, due)
         for batch in _chunks(due, DIGEST_BATCH):
             if len(cards) > CARD_CACHE:
                 cards.clear()
             async with sessions() as session, session.begin():
-                created += await _send_digests(session, batch, cards, now=now)
+                created += await _send_digests(session, batch, pending, head, cards, now=now)
         if len(candidates) < DIGEST_SCAN:
             return created
 
 
 async def _digest_candidates(session: AsyncSession, *, after: int | None) -> list[_DigestChat]:
     """The next DIGEST_SCAN chats (by id, past ``after``) that may have a digest due."""
-    pending_chats = select(ChatArticle.chat_id).where(col(ChatArticle.pending_digest).is_(True))
     query = (
         sa.select(
             col(Chat.id),
@@ -331,11 +402,14 @@ async def _digest_candidates(session: AsyncSession, *, after: int | None) -> lis
             col(Chat.summary_sentences),
             col(Chat.thread_id),
             col(Chat.language),
+            Chat.__table__.c.slot,  # type: ignore[attr-defined]  # set by every INSERT: an int
+            col(Chat.digest_cursor),
+            col(Chat.created_at),
         )
         .where(
             col(Chat.active).is_(True),
             col(Chat.paused).is_(False),
-            sa.or_(col(Chat.mode).in_(DIGEST_MODES), col(Chat.id).in_(pending_chats)),
+            sa.or_(col(Chat.mode).in_(DIGEST_MODES), col(Chat.catch_up).is_(True)),
         )
         .order_by(col(Chat.id))
         .limit(DIGEST_SCAN)
@@ -348,7 +422,7 @@ async def _digest_candidates(session: AsyncSession, *, after: int | None) -> lis
 
 def _is_due(chat: _DigestChat, now: datetime) -> bool:
     if chat.mode not in DIGEST_MODES:
-        return True  # a catch-up: it is a candidate only because matches are pending
+        return True  # a catch-up: it is a candidate only because matches may be pending
     return digest_due(
         mode=chat.mode,
         digest_hour=chat.digest_hour,
@@ -359,34 +433,56 @@ def _is_due(chat: _DigestChat, now: datetime) -> bool:
     )
 
 
+async def _pending_digests(
+    session: AsyncSession, chats: Sequence[_DigestChat]
+) -> tuple[dict[int, list[int]], int]:
+    """The article ids pending for each of these chats (by slot), and the newest route id
+    they were read up to (the chats' cursor once their digest is made)."""
+    head = await routes_db.newest_route_id(session)
+    after = min(chat.digest_cursor for chat in chats)
+    wanted = BitMap(chat.slot for chat in chats)
+    since = {chat.slot: (chat.digest_cursor, chat.created_at) for chat in chats}
+    pending: dict[int, list[int]] = {}
+    while after < head:
+        page = await routes_db.digest_routes(session, after=after, upto=head, limit=ROUTE_PAGE)
+        await asyncio.to_thread(_collect_pending, page, wanted, since, pending)
+        if len(page) < ROUTE_PAGE:
+            break
+        after = page[-1].id
+    return pending, head
+
+
+def _collect_pending(
+    routes: Sequence[routes_db.DigestRoute],
+    wanted: BitMap,
+    since: dict[int, tuple[int, datetime]],
+    pending: dict[int, list[int]],
+) -> None:
+    for route in routes:
+        for slot in route.digest & wanted:
+            cursor, created_at = since[slot]
+            # A slot is a chat's only for routes made since the chat was (slots are reused).
+            if route.id > cursor and route.created_at >= created_at:
+                pending.setdefault(slot, []).append(route.article_id)
+
+
 async def _send_digests(
     session: AsyncSession,
     chats: Sequence[_DigestChat],
+    pending: dict[int, list[int]],
+    head: int,
     cards: dict[int, ArticleCard],
     *,
     now: datetime,
 ) -> int:
     """One transaction for a batch of due chats; ``cards`` is shared across batches."""
-    chat_ids = [chat.id for chat in chats]
-    pending: dict[int, list[tuple[int, int]]] = {}  # chat -> (ChatArticle.id, article id)
-    for chat_ids_part in _chunks(chat_ids, IN_CHUNK):
-        result = await session.exec(
-            select(ChatArticle.id, ChatArticle.chat_id, ChatArticle.article_id).where(
-                col(ChatArticle.chat_id).in_(chat_ids_part),
-                col(ChatArticle.pending_digest).is_(True),
-            )
-        )
-        for row_id, chat_id, article_id in result.all():
-            assert row_id is not None  # loaded from the database
-            pending.setdefault(chat_id, []).append((row_id, article_id))
-    await _load_cards(session, {a for rows in pending.values() for _, a in rows}, cards)
-
+    await _load_cards(session, {a for chat in chats for a in pending.get(chat.slot, ())}, cards)
     deliveries: list[tuple[Any, ...]] = []
-    cleared: list[int] = []
+    done: list[int] = []
     for chat in chats:
-        rows = pending.get(chat.id, [])
+        articles = pending.get(chat.slot, [])
         chosen = sorted(
-            (cards[a] for _, a in rows if a in cards),
+            (cards[a] for a in articles if a in cards),
             key=lambda c: (c.published, c.id),
             reverse=True,
         )[:MAX_DIGEST_ARTICLES]
@@ -401,19 +497,27 @@ async def _send_digests(
             )
         except Exception:
             # One chat's bad data must not stop everyone else's digest; its matches stay
-            # pending and are retried at its next slot.
+            # pending (its cursor unmoved) and are retried at its next slot.
             log.exception("digest for chat %s failed", chat.id)
             continue
         deliveries += [
             _delivery_row(chat.id, chat.thread_id, "digest", text, now=now) for text in messages
         ]
-        cleared += [row_id for row_id, _ in rows]
-        if len(rows) > len(chosen):
-            log.info("digest for chat %s: the newest %d of %d", chat.id, len(chosen), len(rows))
+        done.append(chat.id)
+        if len(articles) > len(chosen):
+            log.info("digest for chat %s: the newest %d of %d", chat.id, len(chosen), len(articles))
 
-    for part in _chunks(cleared, IN_CHUNK):
+    chats_table = SQLModel.metadata.tables["chats"]
+    for part in _chunks(done, IN_CHUNK):
         await session.exec(
-            sa.update(ChatArticle).where(col(ChatArticle.id).in_(part)).values(pending_digest=False)
+            chats_table.update()
+            .where(chats_table.c.id.in_(part), chats_table.c.digest_cursor < head)
+            .values(digest_cursor=head)
+        )
+        await session.exec(
+            chats_table.update()
+            .where(chats_table.c.id.in_(part), chats_table.c.catch_up.is_(True))
+            .values(catch_up=False)
         )
     slots = [chat.id for chat in chats if chat.mode in DIGEST_MODES]
     for part in _chunks(slots, IN_CHUNK):
@@ -455,15 +559,3 @@ def _delivery_row(
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-async def _routed(session: AsyncSession, article_ids: Sequence[int]) -> set[tuple[int, int]]:
-    found: set[tuple[int, int]] = set()
-    for part in _chunks(article_ids, IN_CHUNK):
-        rows = await session.exec(
-            select(ChatArticle.chat_id, ChatArticle.article_id).where(
-                col(ChatArticle.article_id).in_(part)
-            )
-        )
-        found.update((chat_id, article_id) for chat_id, article_id in rows.all())
-    return found

@@ -3,12 +3,15 @@ that the chats an article is for are found from the article's topics and words.
 
 Pure data and pure functions over plain rows (no I/O): ``build_index`` makes the index from
 the rows ``db.chats.subscription_rows`` loads, ``update_index`` replaces some chats' entries
-with their freshly loaded rows, ``matching_chats`` answers "who gets this article". The
-candidates come from two inverted maps, topic → chats and rule anchor → chats (the last
-word of each wanted term, ``summaries.rules.KeywordRule.anchors``); a chat found by topic
-is matched unless it wants forums only, one found by a rule when one of its rules matches:
-the decision of ``bot.matching.matches`` for every chat (the tests compare them), at a
-cost that grows with the candidates, not with the chats.
+with their freshly loaded rows, ``matching_slots`` answers "who gets this article" as a
+Roaring bitmap (pyroaring) of chat slots (``chats.slot``: small dense numbers, so the sets of
+100,000 chats are a few KB and their unions and differences run in C), and
+``matching_chats`` the same as chats. The candidates come from two inverted maps, topic →
+slots and rule anchor → slots (the last word of each wanted term,
+``summaries.rules.KeywordRule.anchors``); a chat found by topic is matched unless it wants
+forums only, one found by a rule when one of its rules matches: the decision of
+``bot.matching.matches`` for every chat (the tests compare them), at a cost that grows with
+the candidates, not with the chats.
 """
 
 from __future__ import annotations
@@ -16,11 +19,19 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from pyroaring import BitMap
+
 from bot.digests import DIGEST_MODES
 from bot.matching import Subscription, stored_subscription
 from db.chats import SubscriptionRows
-from summaries.rules import KeywordRule, text_anchors, text_indexes
-from summaries.terms import FamilyIndex
+from summaries.rules import (
+    KeywordRule,
+    rule_matcher,
+    term_anchor,
+    term_finder,
+    text_anchors,
+    text_indexes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +44,7 @@ class Target:
     timezone: str
     thread_id: int | None
     language: str | None = None  # the chat's interface language (None: English)
+    slot: int = 0  # the chat's bit in routes (chats.slot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +55,21 @@ class Entry:
 
 @dataclass(slots=True)
 class SubscriptionIndex:
-    """Subscribed chats by id, and the inverted maps that find them (no empty sets kept,
-    so two indexes of the same subscriptions are equal)."""
+    """Subscribed chats by id, their slots, and the inverted maps of slots that find them
+    (no empty sets kept, so two indexes of the same subscriptions are equal)."""
 
     chats: dict[int, Entry] = field(default_factory=dict)
-    by_topic: dict[str, set[int]] = field(default_factory=dict)
-    by_anchor: dict[str, set[int]] = field(default_factory=dict)
-    forums_only: set[int] = field(default_factory=set)
+    by_slot: dict[int, int] = field(default_factory=dict)  # slot -> chat id
+    by_topic: dict[str, BitMap] = field(default_factory=dict)
+    # The wanted terms of rules with no exclusions (such a rule matches when one of its
+    # terms occurs) → slots, and the terms by their anchor.
+    by_term: dict[str, BitMap] = field(default_factory=dict)
+    terms_by_anchor: dict[str, set[str]] = field(default_factory=dict)
+    # Rules with exclusions (canonical query → the rule and its slots), by their anchors.
+    by_rule: dict[str, tuple[KeywordRule, BitMap]] = field(default_factory=dict)
+    rules_by_anchor: dict[str, set[str]] = field(default_factory=dict)
+    forums_only: BitMap = field(default_factory=BitMap)
+    digest: BitMap = field(default_factory=BitMap)  # chats in a digest mode
     # One frozenset per distinct choice of topics: 100,000 chats make a few thousand.
     shared_topics: dict[frozenset[str], frozenset[str]] = field(
         default_factory=dict, compare=False, repr=False
@@ -86,66 +106,66 @@ def candidate_chats(
 ) -> set[int]:
     """The chats an article may be for: those with one of its topics, and those with a rule
     whose anchor is among its words. A superset; ``matching_chats`` decides."""
-    return _topic_chats(index, topics) | _rule_chats(index, text_indexes(title, text))
+    indexes = text_indexes(title, text)
+    terms, rules = _candidates(index, text_anchors(indexes))
+    found = [index.by_term[t] for t in terms] + [index.by_rule[r][1] for r in rules]
+    found.append(_topic_slots(index, topics))
+    return {index.by_slot[slot] for slot in BitMap.union(*found)}
 
 
 def matching_chats(
     index: SubscriptionIndex, *, title: str, text: str, topics: Sequence[str], is_event: bool
 ) -> list[Target]:
     """The chats this article is for, by chat id: exactly those ``bot.matching.matches``
-    accepts.
+    accepts."""
+    slots = matching_slots(index, title=title, text=text, topics=topics, is_event=is_event)
+    chats = index.chats
+    return [chats[chat_id].target for chat_id in sorted(index.by_slot[s] for s in slots)]
+
+
+def matching_slots(
+    index: SubscriptionIndex, *, title: str, text: str, topics: Sequence[str], is_event: bool
+) -> BitMap:
+    """The slots of the chats this article is for (``matching_chats``).
 
     A chat found by topic has a topic of the article, so it is for it unless it wants
-    forums only: set operations, no call per chat (most matches come this way). Chats found
-    by a rule's anchor have their rules tested, on the article's text indexed once.
+    forums only: bitmap operations, no call per chat (most matches come this way). Chats
+    found by a rule's anchor have their rules tested, on the article's text indexed once.
     """
-    sure = _topic_chats(index, topics)
-    if not is_event:
-        sure = sure - index.forums_only
-    # The others have no topic of the article (or want forums only and it is none): they
-    # are for the article when it is a forum or they take any, and one of their rules
-    # matches, as ``matches`` decides; the text is indexed once for all of their rules.
+    sure = _topic_slots(index, topics)
+    # By rule: those with a rule that matches, as ``matches`` decides, unless they want
+    # forums only and it is none. A rule with no exclusions matches when one of its terms
+    # occurs: each distinct term of the text's anchors is looked for once, and its chats
+    # taken at once; a rule with exclusions is tested once, whatever its number of chats.
     indexes = text_indexes(title, text)
-    maybe = _rule_chats(index, indexes) - sure
+    terms, rules = _candidates(index, text_anchors(indexes))
+    found = term_finder(indexes)
+    test = rule_matcher(indexes)
+    by_rule = [index.by_term[t] for t in terms if found(t, True)]
+    by_rule += [slots for rule, slots in (index.by_rule[r] for r in rules) if test(rule)]
+    sure |= BitMap.union(*by_rule) if by_rule else BitMap()
     if not is_event:
-        maybe -= index.forums_only
-    chats = index.chats
-    # Chats share their rules (one parsed rule per query): each is tested once.
-    verdicts: dict[int, bool] = {}
-
-    def meets(rule: KeywordRule) -> bool:
-        verdict = verdicts.get(id(rule))
-        if verdict is None:
-            verdict = verdicts[id(rule)] = rule.matches_indexes(indexes)
-        return verdict
-
-    chosen = sure | {
-        chat_id for chat_id in maybe if any(map(meets, chats[chat_id].subscription.rules))
-    }
-    return [chats[chat_id].target for chat_id in sorted(chosen)]
+        sure -= index.forums_only
+    return sure
 
 
-def _topic_chats(index: SubscriptionIndex, topics: Sequence[str]) -> set[int]:
-    found: set[int] = set()
-    for topic in topics:
-        found |= index.by_topic.get(topic, set())
-    return found
+def _topic_slots(index: SubscriptionIndex, topics: Sequence[str]) -> BitMap:
+    found = [index.by_topic[t] for t in topics if t in index.by_topic]
+    return BitMap.union(*found) if found else BitMap()
 
 
-def _rule_chats(index: SubscriptionIndex, indexes: Sequence[FamilyIndex]) -> set[int]:
-    found: set[int] = set()
-    if not index.by_anchor:
-        return found
-    anchors = text_anchors(indexes)
+def _candidates(index: SubscriptionIndex, anchors: frozenset[str]) -> tuple[set[str], set[str]]:
+    """The terms and the rules with exclusions (by query) whose anchor is among ``anchors``."""
+    return _by_anchors(index.terms_by_anchor, anchors), _by_anchors(index.rules_by_anchor, anchors)
+
+
+def _by_anchors(inverted: dict[str, set[str]], anchors: frozenset[str]) -> set[str]:
     # Walk the smaller side: a long text has thousands of words, a small index few anchors.
-    if len(anchors) <= len(index.by_anchor):
-        for anchor in anchors:
-            found |= index.by_anchor.get(anchor, set())
+    if len(anchors) <= len(inverted):
+        parts = [inverted[a] for a in anchors if a in inverted]
     else:
-        for anchor, chats in index.by_anchor.items():
-            if anchor in anchors:
-                found |= chats
-    return found
+        parts = [keys for anchor, keys in inverted.items() if anchor in anchors]
+    return set().union(*parts)
 
 
 def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
@@ -170,30 +190,72 @@ def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
             chat.timezone,
             chat.thread_id,
             chat.language,
+            chat.slot,
         )
+        slot = chat.slot
         index.chats[chat_id] = Entry(target, sub)
+        index.by_slot[slot] = chat_id
         if sub.forums_only:
-            index.forums_only.add(chat_id)
+            index.forums_only.add(slot)
+        if target.digest:
+            index.digest.add(slot)
         for slug in sub.topics:
-            index.by_topic.setdefault(slug, set()).add(chat_id)
-        for anchor in _anchors(sub):
-            index.by_anchor.setdefault(anchor, set()).add(chat_id)
+            index.by_topic.setdefault(slug, BitMap()).add(slot)
+        for rule in sub.rules:
+            if rule.exclude_terms:
+                key = str(rule)
+                index.by_rule.setdefault(key, (rule, BitMap()))[1].add(slot)
+                for anchor in rule.anchors():
+                    index.rules_by_anchor.setdefault(anchor, set()).add(key)
+                continue
+            for term in rule.include_terms:
+                anchor = term_anchor(term)
+                if anchor:  # a term without one is never found (KeywordRule.anchors)
+                    index.by_term.setdefault(term, BitMap()).add(slot)
+                    index.terms_by_anchor.setdefault(anchor, set()).add(term)
 
 
 def _remove(index: SubscriptionIndex, chat_id: int) -> None:
     entry = index.chats.pop(chat_id, None)
     if entry is None:
         return
-    index.forums_only.discard(chat_id)
-    for key, inverted in [(t, index.by_topic) for t in entry.subscription.topics] + [
-        (a, index.by_anchor) for a in _anchors(entry.subscription)
-    ]:
-        chats = inverted.get(key)
-        if chats is not None:
-            chats.discard(chat_id)
-            if not chats:
-                del inverted[key]
+    slot = entry.target.slot
+    index.by_slot.pop(slot, None)
+    index.forums_only.discard(slot)
+    index.digest.discard(slot)
+    for slug in entry.subscription.topics:
+        _discard(index.by_topic, slug, slot)
+    for rule in entry.subscription.rules:
+        if rule.exclude_terms:
+            key = str(rule)
+            found = index.by_rule.get(key)
+            if found is not None:
+                found[1].discard(slot)
+                if not found[1]:
+                    del index.by_rule[key]
+                    for anchor in rule.anchors():
+                        _forget(index.rules_by_anchor, anchor, key)
+            continue
+        for term in rule.include_terms:
+            if _discard(index.by_term, term, slot):
+                _forget(index.terms_by_anchor, term_anchor(term), term)
 
 
-def _anchors(sub: Subscription) -> set[str]:
-    return {anchor for rule in sub.rules for anchor in rule.anchors()}
+def _discard(inverted: dict[str, BitMap], key: str, slot: int) -> bool:
+    """Take the slot out of ``inverted[key]``; True if that left it empty (and gone)."""
+    slots = inverted.get(key)
+    if slots is None:
+        return False
+    slots.discard(slot)
+    if slots:
+        return False
+    del inverted[key]
+    return True
+
+
+def _forget(inverted: dict[str, set[str]], anchor: str, key: str) -> None:
+    keys = inverted.get(anchor)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del inverted[anchor]

@@ -59,6 +59,7 @@ class ArticleOwner:
     timezone: str
     thread_id: int | None
     language: str | None = None  # the chat's interface language (None: English)
+    slot: int = 0  # chats.slot
 
 
 async def known_feed(session: AsyncSession, url: str) -> KnownFeed | None:
@@ -216,6 +217,7 @@ async def article_owners(session: AsyncSession, article_ids: Sequence[int]) -> l
             chat.timezone,
             chat.thread_id,
             chat.language,
+            chat.slot or 0,
         )
         for article_id, topics, chat in rows.all()
     ]

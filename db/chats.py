@@ -21,7 +21,6 @@ from db.models import (
     Article,
     ArticleSource,
     Chat,
-    ChatArticle,
     ChatRule,
     ChatSearch,
     ChatTopic,
@@ -75,6 +74,7 @@ class ChatRow:
     thread_id: int | None
     forums_only: bool
     language: str | None = None
+    slot: int = 0  # chats.slot (every stored chat has its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,8 @@ async def get_or_create_chat(
             Chat
         )
         result = await session.exec(
-            insert.values(new.model_dump())
+            # The slot is left to the INSERT (db.models.NextSlot).
+            insert.values(new.model_dump(exclude={"slot"}))
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(col(Chat.id))
         )
@@ -145,6 +146,9 @@ async def update_settings(
     chat = await session.get(Chat, chat_id)
     if chat is None:
         return None
+    if chat.mode != "instant" and changes.get("mode", chat.mode) == "instant":
+        # Digest matches may be pending: send_due_digests sends them once (a catch-up).
+        chat.catch_up = True
     for key, value in changes.items():
         setattr(chat, key, value)
     await session.flush()
@@ -152,14 +156,14 @@ async def update_settings(
 
 
 async def delete_chat(session: AsyncSession, chat_id: int) -> bool:
-    """Forget a chat: its settings, topics, rules, own feeds, matches and unsent
-    deliveries."""
+    """Forget a chat: its settings, topics, rules, own feeds and unsent deliveries. Its
+    bits in routes are left (a slot resolves only to a chat no newer than the route)."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
         return False
     # Explicit deletes rather than trusting ON DELETE CASCADE: it needs a pragma on SQLite.
     await chatfeeds.unlink_chat(session, chat_id)
-    for model in (ChatTopic, ChatRule, ChatSearch, ChatArticle, Delivery):
+    for model in (ChatTopic, ChatRule, ChatSearch, Delivery):
         await session.exec(delete(model).where(col(model.chat_id) == chat_id))
     await session.delete(chat)
     await session.flush()
@@ -321,6 +325,7 @@ async def subscription_rows(
             col(Chat.thread_id),
             col(Chat.forums_only),
             col(Chat.language),
+            Chat.__table__.c.slot,  # type: ignore[attr-defined]  # set by every INSERT: an int
         ).where(col(Chat.active).is_(True), col(Chat.paused).is_(False))
         topic_query = sa.select(col(ChatTopic.chat_id), col(ChatTopic.slug))
         rule_query = sa.select(col(ChatRule.chat_id), col(ChatRule.query)).order_by(

@@ -54,6 +54,9 @@ _DELIVERIES = sa.table(
     sa.column("next_attempt_at", sa.DateTime),
 )
 _CHATS = sa.table("chats", sa.column("id", sa.BigInteger), sa.column("active", sa.Boolean))
+_ROUTES = sa.table(
+    "routes", sa.column("instant_count", sa.Integer), sa.column("fanned", sa.Integer)
+)
 _PENDING = "pending"  # db.outbox.PENDING (not imported: that module loads SQLModel)
 
 
@@ -291,12 +294,17 @@ async def outbox_depth(session: AsyncSession) -> int:
 
 
 def read_depth(connection: sa.Connection) -> int:
-    """Rows pending for active chats, due or not."""
-    d, c = _DELIVERIES, _CHATS
-    return int(
-        connection.execute(
-            sa.select(sa.func.count())
-            .select_from(d.join(c, c.c.id == d.c.chat_id))
-            .where(d.c.status == _PENDING, c.c.active.is_(True))
-        ).scalar_one()
-    )
+    """Rows pending for active chats, due or not, and routes' instant matches not fanned
+    out into rows yet (bot.routing.fan_out)."""
+    d, c, r = _DELIVERIES, _CHATS, _ROUTES
+    rows = connection.execute(
+        sa.select(sa.func.count())
+        .select_from(d.join(c, c.c.id == d.c.chat_id))
+        .where(d.c.status == _PENDING, c.c.active.is_(True))
+    ).scalar_one()
+    unfanned = connection.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(r.c.instant_count - r.c.fanned), 0)).where(
+            r.c.fanned < r.c.instant_count
+        )
+    ).scalar_one()
+    return int(rows) + int(unfanned)

@@ -1,5 +1,5 @@
 """SQLModel tables: feeds, articles and which feeds carried each article; chats, their
-subscriptions, own feeds, searches and matches; broadcasts and the outbox.
+subscriptions, own feeds, searches and routed articles; broadcasts and the outbox.
 subscriptions, searches and matches; broadcasts and the outbox; the running processes'
 heartbeats.
 
@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -150,10 +152,34 @@ def _chat_fk(*, primary_key: bool = False) -> Any:
     )
 
 
+class NextSlot(sa.sql.expression.FunctionElement[int]):
+    """A new chat's slot, computed by the INSERT itself: the next value of the
+    ``chat_slots`` sequence on PostgreSQL (never reused), the highest slot + 1 on SQLite
+    (one writer; the slot of the newest chat, deleted, may be taken again: readers of
+    routes also require the chat to be no newer than the route)."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+@compiles(NextSlot)
+def _next_slot_sqlite(element: NextSlot, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(SELECT coalesce(max(slot), 0) + 1 FROM chats)"
+
+
+@compiles(NextSlot, "postgresql")
+def _next_slot_postgresql(element: NextSlot, compiler: SQLCompiler, **kw: Any) -> str:
+    return "nextval('chat_slots')"
+
+
 class Chat(SQLModel, table=True):
     """A Telegram chat the bot serves (private, group, supergroup or channel) and its settings."""
 
     __tablename__ = "chats"
+    # New slots are read back when used, not with RETURNING: so the ORM inserts new chats
+    # one statement a row, and on SQLite each row's highest slot + 1 sees the row before.
+    __mapper_args__ = {"eager_defaults": False}
+    __table_args__ = (sa.Index("uq_chats_slot", "slot", unique=True),)
 
     id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     type: str = Field(sa_type=sa.String(16))
@@ -179,6 +205,19 @@ class Chat(SQLModel, table=True):
     # Interface language, "en" or "zh"; NULL until the chat is first spoken to (then the
     # sender's Telegram language), changed with /language.
     language: str | None = Field(default=None, sa_type=sa.String(8))
+    # A small dense number of its own, the chat's bit in routes' bitmaps (bot.routing): set
+    # by the INSERT (NextSlot), kept when the chat is renamed (a group's migration).
+    slot: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, default=NextSlot(), nullable=False),
+    )
+    # The id of the last route its previous digest covered: routes after it holding the
+    # chat's slot in their digest bitmap are its pending digest matches.
+    digest_cursor: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+    # Left digest mode with matches maybe pending: they go out once as a catch-up digest.
+    catch_up: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class ChatTopic(SQLModel, table=True):
@@ -230,27 +269,39 @@ class ChatSearch(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
-class ChatArticle(SQLModel, table=True):
-    """An article matched for a chat: the guard that each article reaches a chat at most once.
+class Route(SQLModel, table=True):
+    """One routed article: the slots (``Chat.slot``) of the chats it matched, as serialized
+    Roaring bitmaps (pyroaring), instant-mode chats and digest-mode chats apart (NULL: none).
+    Its id orders routes for digests (``Chat.digest_cursor``); ``fanned`` counts the instant
+    slots, in slot order, that already have their delivery row (bot.routing.fan_out)."""
 
-    ``pending_digest`` marks matches of digest-mode chats not yet sent in a digest.
-    """
-
-    __tablename__ = "chat_articles"
+    __tablename__ = "routes"
     __table_args__ = (
-        sa.UniqueConstraint("chat_id", "article_id", name="uq_chat_articles_chat_article"),
-        sa.Index("ix_chat_articles_pending", "chat_id", "pending_digest"),
+        # Only routes with instant slots left are indexed: fan-out finds them at once.
+        sa.Index(
+            "ix_routes_unfanned",
+            "id",
+            sqlite_where=sa.text("fanned < instant_count"),
+            postgresql_where=sa.text("fanned < instant_count"),
+        ),
+        # Ids are digest cursors: never reused, even after the newest route is pruned.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_column=_chat_fk())
     article_id: int = Field(
         sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, index=True
+            sa.Integer,
+            sa.ForeignKey("articles.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
         )
     )
-    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
-    pending_digest: bool = False
+    created_at: datetime = Field(sa_column=_utc_column(index=True, nullable=False))
+    instant: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    instant_count: int = 0
+    digest: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    fanned: int = 0
 
 
 class Broadcast(SQLModel, table=True):

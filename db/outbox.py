@@ -24,9 +24,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db import chatfeeds
+from db import chatfeeds, routes
 from db.errors import BroadcastNotFound
-from db.models import Broadcast, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, UTCDateTime
+from db.models import Broadcast, Chat, ChatRule, ChatTopic, Delivery, UTCDateTime
 
 PENDING = "pending"
 SENT = "sent"
@@ -198,14 +198,15 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 
 
 async def pending_count(session: AsyncSession) -> int:
-    """Pending rows of active chats (due or not)."""
+    """Pending rows of active chats (due or not), and the instant matches of routes not
+    fanned out into rows yet (bot.routing.fan_out)."""
     stmt = (
         select(sa.func.count())
         .select_from(Delivery)
         .join(Chat, col(Chat.id) == col(Delivery.chat_id))
         .where(col(Delivery.status) == PENDING, col(Chat.active))
     )
-    return (await session.exec(stmt)).one()
+    return (await session.exec(stmt)).one() + await routes.unfanned_count(session)
 
 
 async def mark_sent(
@@ -313,9 +314,13 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
     """A group became a supergroup with a new id: move its settings, subscriptions,
     matches and outbox rows there.
 
-    The chat foreign keys cascade on update, so renaming the chat moves everything. When
-    the new id is already a chat (someone used the bot in the supergroup first), the old
-    chat's topics, rules, matches and rows are merged into it and the old chat deleted.
+    The chat foreign keys cascade on update, so renaming the chat moves everything (its
+    slot too, so its matches in routes stay its own). When the new id is already a chat
+    (someone used the bot in the supergroup first), the old chat's topics, rules and rows
+    are merged into it and the old chat deleted; the old chat's matches held in routes
+    (instant ones not fanned out yet, digest ones pending) are those of its slot, which
+    goes with it: they are lost (the bot used in both the group and its supergroup, and
+    matches waiting at the migration: rare; the rows already in the outbox do move).
     """
     if old_id == new_id:
         return
@@ -336,7 +341,7 @@ async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
 
 async def _merge_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
     topics, rules = _table("chat_topics"), _table("chat_rules")
-    matches, deliveries, chats = _table("chat_articles"), _table("deliveries"), _table("chats")
+    deliveries, chats = _table("deliveries"), _table("chats")
     new_slugs = select(col(ChatTopic.slug)).where(ChatTopic.chat_id == new_id)
     await session.exec(
         topics.update()
@@ -347,12 +352,6 @@ async def _merge_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
     await session.exec(
         rules.update()
         .where(rules.c.chat_id == old_id, rules.c.query.not_in(new_queries))
-        .values(chat_id=new_id)
-    )
-    new_articles = select(col(ChatArticle.article_id)).where(ChatArticle.chat_id == new_id)
-    await session.exec(
-        matches.update()
-        .where(matches.c.chat_id == old_id, matches.c.article_id.not_in(new_articles))
         .values(chat_id=new_id)
     )
     await session.exec(

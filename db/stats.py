@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db import routes
 from db.models import Article, ArticleSource, Chat, ChatRule, ChatTopic, Delivery, Feed
 
 # Delivery states worth counting for the whole table (sent ones are counted for today only).
@@ -148,7 +149,8 @@ async def delivery_counts(session: AsyncSession, *, now: datetime) -> DeliveryCo
     )
     return DeliveryCounts(
         sent_today=int((await session.exec(sent_today)).one()),
-        pending=counts.get("pending", 0),
+        # Routed instant matches not fanned out into rows yet are pending all the same.
+        pending=counts.get("pending", 0) + await routes.unfanned_count(session),
         failed=counts.get("failed", 0),
         blocked=counts.get("blocked", 0),
     )

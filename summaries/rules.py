@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -123,6 +123,41 @@ class KeywordRule:
 def text_indexes(title: str, text: str) -> tuple[FamilyIndex, FamilyIndex]:
     """The family indexes a rule is matched on (see ``KeywordRule.matches_indexes``)."""
     return family_index(title), family_index(text)
+
+
+def term_anchor(term: str) -> str:
+    """The anchor of one wanted term (``KeywordRule.anchors`` holds those of a rule's
+    wanted terms; "" when it has none)."""
+    return _pattern(term, family=True).last
+
+
+def term_finder(indexes: Sequence[FamilyIndex]) -> Callable[[str, bool], bool]:
+    """Whether a term (wanted: ``family`` True, excluded: False) occurs in the title and
+    text of these ``text_indexes``, as ``KeywordRule.matches_indexes`` looks for it; each
+    distinct term is looked for once (thousands of rules share a few thousand words)."""
+    seen: dict[tuple[str, bool], bool] = {}
+
+    def found(term: str, family: bool) -> bool:
+        verdict = seen.get((term, family))
+        if verdict is None:
+            pattern = _pattern(term, family=family)
+            verdict = seen[term, family] = any(pattern.occurs(index) for index in indexes)
+        return verdict
+
+    return found
+
+
+def rule_matcher(indexes: Sequence[FamilyIndex]) -> Callable[[KeywordRule], bool]:
+    """``KeywordRule.matches_indexes`` on these ``text_indexes`` for many rules, each
+    distinct term looked for once (``term_finder``)."""
+    found = term_finder(indexes)
+
+    def matches(rule: KeywordRule) -> bool:
+        return any(found(t, True) for t in rule.include_terms) and not any(
+            found(t, False) for t in rule.exclude_terms
+        )
+
+    return matches
 
 
 def text_anchors(indexes: Sequence[FamilyIndex]) -> frozenset[str]:

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.feedowners import OwnedArticles, owned_articles
-from bot.routing import route_articles
-from db import chatfeeds, queries
+from bot.routing import fan_out, route_articles
+from db import chatfeeds, queries, routes
 from db.chatfeeds import ArticleOwner
 from db.chats import add_topic, delete_chat, update_settings
-from db.models import Article, ArticleSource, Chat, ChatArticle, ChatFeed, Delivery, Feed
+from db.models import Article, ArticleSource, Chat, ChatFeed, Delivery, Feed
 from db.outbox import migrate_chat
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -195,14 +195,13 @@ async def test_routing_sends_a_feeds_articles_to_its_owners_in_their_mode_once_a
         public = await _article(s, 3, [catalogue.id, private.id], ["microbiology"])
 
     assert await route_articles(sessions, [on_topic, off_topic, public], now=NOW) == 6
+    await fan_out(sessions, now=NOW)
     async with sessions() as s:
-        matches = set((await s.exec(select(ChatArticle.chat_id, ChatArticle.article_id))).all())
-        held = select(ChatArticle.chat_id, ChatArticle.article_id).where(
-            col(ChatArticle.pending_digest).is_(True)
-        )
-        pending = {tuple(row) for row in (await s.exec(held)).all()}
+        found = await routes.matched_pairs(s)
         sent = (await s.exec(select(Delivery.chat_id, Delivery.article_id))).all()
-    assert {tuple(m) for m in matches} == {
+    matches = {(chat, article) for chat, article, _ in found}
+    pending = {(chat, article) for chat, article, digest in found if digest}
+    assert matches == {
         (digest, on_topic),
         (digest, off_topic),
         (digest, public),

@@ -529,3 +529,28 @@ async def test_broadcasts_interrupted_by_a_restart_are_followed_again(
         to_admin = [m.plain_text or "" for m in fake.messages(777)]
     assert to_admin[0].startswith(f"📣 Broadcast #{broadcast_id}:")
     assert to_admin[-1].startswith(f"Broadcast #{broadcast_id} ✅ finished")
+
+
+@sqlite_only
+async def test_the_outbox_fans_routed_articles_out_and_sends_each_chat_its_card(
+    sessions: Sessions,
+) -> None:
+    from bot.routing import route_articles
+    from tests.test_routing import NOW as ROUTED_AT
+    from tests.test_routing import add_article, add_chat, add_feed
+
+    feed = await add_feed(sessions)
+    for chat_id in (1, 2, 3):
+        await add_chat(sessions, chat_id, topics=["space"])
+    article = await add_article(sessions, "Moon rocks", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [article], now=ROUTED_AT)
+    async with sessions() as s:
+        assert await queries.pending_count(s) == 3  # not rows yet, but waiting all the same
+
+    async with telegram() as (fake, bot):
+        box = Outbox(sessions, bot, clock=utc_now)
+        assert await box.drain() == 3
+        assert sorted(c.params["chat_id"] for c in fake.calls("sendMessage")) == [1, 2, 3]
+    assert all("Moon rocks" in c.params["text"] for c in fake.calls("sendMessage"))
+    async with sessions() as s:
+        assert await queries.pending_count(s) == 0

@@ -366,8 +366,9 @@ def test_a_broadcast_killed_mid_way_finishes_after_a_restart(tmp_path: Path) -> 
         with sqlite3.connect(db_path) as conn:
             conn.executemany(
                 "INSERT INTO chats (id, type, created_at, active, mode, digest_hour, "
-                "digest_weekday, timezone, summary_sentences, forums_only, paused) "
-                "VALUES (?, 'private', '2025-11-25 00:00:00', 1, 'instant', 8, 0, 'UTC', 2, 0, 0)",
+                "digest_weekday, timezone, summary_sentences, forums_only, paused, slot) "
+                "VALUES (?, 'private', '2025-11-25 00:00:00', 1, 'instant', 8, 0, 'UTC', 2, 0, 0,"
+                " (SELECT coalesce(max(slot), 0) + 1 FROM chats))",
                 [(c,) for c in chats],
             )
         bot = _run_bot(env, tmp_path)

@@ -27,12 +27,12 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.throttle import THROTTLE_GROUP, Throttle
 from db import chats as chats_db
+from db import routes as routes_db
 from db import search as search_db
 from db.models import (
     Article,
     ArticleSource,
     Chat,
-    ChatArticle,
     ChatRule,
     ChatSearch,
     ChatTopic,
@@ -1493,8 +1493,7 @@ async def test_answers_to_one_chat_are_paced_within_its_limit(paced: Harness) ->
 
 async def routed_to(harness: Harness, article_id: int) -> set[int]:
     async with harness.sessions() as s:
-        query = select(ChatArticle.chat_id).where(ChatArticle.article_id == article_id)
-        return set((await s.exec(query)).all())
+        return {chat for chat, _, _ in await routes_db.matched_pairs(s, [article_id])}
 
 
 async def test_a_subscription_made_or_stopped_by_command_is_seen_by_the_next_routing(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db import outbox
+from db import outbox, routes
 from db.errors import BroadcastNotFound
-from db.models import Article, Broadcast, Chat, ChatArticle, ChatRule, ChatTopic, Delivery
+from db.models import Article, Broadcast, Chat, ChatRule, ChatTopic, Delivery
 
 NOW = datetime(2025, 11, 25, 8, 0, tzinfo=UTC)
 Sessions = async_sessionmaker[AsyncSession]
@@ -129,11 +130,18 @@ async def add_article(sessions: Sessions) -> int:
         return article.id
 
 
-async def subscribe(sessions: Sessions, chat_id: int, slug: str, query: str, article: int) -> None:
+async def subscribe(sessions: Sessions, chat_id: int, slug: str, query: str) -> None:
     async with sessions() as s, s.begin():
         s.add(ChatTopic(chat_id=chat_id, slug=slug))
         s.add(ChatRule(chat_id=chat_id, query=query, created_at=NOW))
-        s.add(ChatArticle(chat_id=chat_id, article_id=article, created_at=NOW))
+
+
+async def match(sessions: Sessions, article: int, *chat_ids: int) -> None:
+    """Route the article to these chats' digests, as routing would."""
+    async with sessions() as s, s.begin():
+        slots = (await s.exec(select(Chat.slot).where(col(Chat.id).in_(chat_ids)))).all()
+        digest = BitMap(slot for slot in slots if slot is not None)
+        await routes.insert_routes(s, [routes.NewRoute(article, BitMap(), digest)], now=NOW)
 
 
 async def chat_state(sessions: Sessions, chat_id: int) -> tuple[set[str], set[str], int, int]:
@@ -142,9 +150,7 @@ async def chat_state(sessions: Sessions, chat_id: int) -> tuple[set[str], set[st
             (await s.exec(select(ChatTopic.slug).where(ChatTopic.chat_id == chat_id))).all()
         )
         rules = set((await s.exec(select(ChatRule.query).where(ChatRule.chat_id == chat_id))).all())
-        matches = len(
-            (await s.exec(select(ChatArticle).where(ChatArticle.chat_id == chat_id))).all()
-        )
+        matches = len({m for m in await routes.matched_pairs(s) if m[0] == chat_id})
         rows = len((await s.exec(select(Delivery).where(Delivery.chat_id == chat_id))).all())
     return slugs, rules, matches, rows
 
@@ -152,7 +158,8 @@ async def chat_state(sessions: Sessions, chat_id: int) -> tuple[set[str], set[st
 async def test_migrated_group_moves_everything_to_the_supergroup_id(sessions: Sessions) -> None:
     await add_chats(sessions, -42, mode="daily", thread_id=None)
     article = await add_article(sessions)
-    await subscribe(sessions, -42, "space", "crispr", article)
+    await subscribe(sessions, -42, "space", "crispr")
+    await match(sessions, article, -42)
     await enqueue(sessions, row(-42, "a"), row(-42, "b"))
     async with sessions() as s, s.begin():
         await outbox.migrate_chat(s, -42, -10042)
@@ -171,8 +178,9 @@ async def test_migration_onto_an_existing_chat_merges_without_duplicates(
     await add_chats(sessions, -42)
     await add_chats(sessions, -10042, active=False)
     article = await add_article(sessions)
-    await subscribe(sessions, -42, "space", "crispr", article)
-    await subscribe(sessions, -10042, "space", "fusion", article)
+    await subscribe(sessions, -42, "space", "crispr")
+    await subscribe(sessions, -10042, "space", "fusion")
+    await match(sessions, article, -42, -10042)
     async with sessions() as s, s.begin():
         s.add(ChatTopic(chat_id=-42, slug="biology"))
     await enqueue(sessions, row(-42, "a"))

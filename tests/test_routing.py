@@ -1,5 +1,6 @@
-"""Routing and chat storage on both databases: matches become one ChatArticle and one
-delivery per chat, digests collect pending matches at the chat's hour, chat queries."""
+"""Routing and chat storage on both databases: an article's matches become one route, its
+instant ones one delivery per chat when fanned out, digests collect pending matches at the
+chat's hour, chat queries."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.routing import next_batch, route_articles, route_pending, send_due_digests
+from bot.routing import fan_out, next_batch, route_articles, route_pending, send_due_digests
 from db import chats as chats_db
-from db.models import Article, ArticleSource, Chat, ChatArticle, ChatRule, ChatTopic, Delivery, Feed
+from db import routes as routes_db
+from db.models import Article, ArticleSource, Chat, ChatRule, ChatTopic, Delivery, Feed, Route
 from summaries.rules import RuleError, parse_rule
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -94,6 +96,19 @@ async def rows(sessions: Sessions, model: Any) -> list[Any]:
         return list((await s.exec(select(model))).all())
 
 
+async def matches(sessions: Sessions) -> set[tuple[int, int, bool]]:
+    """The (chat, article, digest?) matches the routes hold."""
+    async with sessions() as s:
+        return await routes_db.matched_pairs(s)
+
+
+async def route_and_fan_out(sessions: Sessions, articles: Sequence[int], *, now: datetime) -> int:
+    """Route, then write every instant delivery (the outbox does it at sending pace)."""
+    routed = await route_articles(sessions, articles, now=now)
+    await fan_out(sessions, now=now, limit=10_000)
+    return routed
+
+
 async def test_an_article_matching_two_topics_and_a_rule_reaches_a_chat_once(
     sessions: Sessions,
 ) -> None:
@@ -108,10 +123,13 @@ async def test_an_article_matching_two_topics_and_a_rule_reaches_a_chat_once(
 
     assert await route_articles(sessions, [article, article], now=NOW) == 1
     assert await route_articles(sessions, [article], now=NOW) == 0  # idempotent
+    assert await rows(sessions, Delivery) == []  # written when the outbox wants them
+    assert await fan_out(sessions, now=NOW) == 1
+    assert await fan_out(sessions, now=NOW) == 0  # each slot fanned out once
 
-    matched = await rows(sessions, ChatArticle)
+    assert await matches(sessions) == {(10, article, False)}
+    assert len(await rows(sessions, Route)) == 1
     deliveries = await rows(sessions, Delivery)
-    assert [(m.chat_id, m.article_id, m.pending_digest) for m in matched] == [(10, article, False)]
     assert len(deliveries) == 1
     delivery = deliveries[0]
     assert (delivery.chat_id, delivery.kind, delivery.article_id) == (10, "article", article)
@@ -136,7 +154,7 @@ async def test_only_matching_active_unpaused_chats_get_an_article(sessions: Sess
         sessions, "A new telescope sees far", feeds=[feed], topics=["space"]
     )
 
-    assert await route_articles(sessions, [article], now=NOW) == 2
+    assert await route_and_fan_out(sessions, [article], now=NOW) == 2
 
     assert sorted(d.chat_id for d in await rows(sessions, Delivery)) == [1, 4]
 
@@ -149,7 +167,7 @@ async def test_a_new_feeds_backlog_is_never_announced(sessions: Sessions) -> Non
     )
 
     assert await route_articles(sessions, [backlog], now=NOW) == 0
-    assert await rows(sessions, ChatArticle) == []
+    assert await matches(sessions) == set()
 
 
 async def test_instant_delivery_uses_the_chats_thread_and_summary_length(
@@ -163,7 +181,7 @@ async def test_instant_delivery_uses_the_chats_thread_and_summary_length(
         )
     article = await add_article(sessions, "Moon landing", feeds=[feed], topics=["space"])
 
-    await route_articles(sessions, [article], now=NOW)
+    await route_and_fan_out(sessions, [article], now=NOW)
 
     (delivery,) = await rows(sessions, Delivery)
     assert delivery.thread_id == 77
@@ -183,7 +201,7 @@ async def test_forums_only_chats_get_event_articles_only(sessions: Sessions) -> 
         event={"name": "Fusion Energy Week", "kind": "conference", "start": "2026-04-01"},
     )
 
-    assert await route_articles(sessions, [news, forum], now=NOW) == 1
+    assert await route_and_fan_out(sessions, [news, forum], now=NOW) == 1
     assert [d.article_id for d in await rows(sessions, Delivery)] == [forum]
 
 
@@ -205,9 +223,9 @@ async def test_a_digest_chat_collects_matches_and_gets_one_digest_at_its_hour(
         sessions, "Jupiter moon", feeds=[feed], topics=["space"], published=NOW + timedelta(hours=1)
     )
 
-    assert await route_articles(sessions, [first, second], now=NOW) == 2
+    assert await route_and_fan_out(sessions, [first, second], now=NOW) == 2
     assert await rows(sessions, Delivery) == []
-    assert all(m.pending_digest for m in await rows(sessions, ChatArticle))
+    assert await matches(sessions) == {(7, first, True), (7, second, True)}
 
     # 07:59 in Shanghai the next day: not yet.
     before = datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
@@ -222,7 +240,6 @@ async def test_a_digest_chat_collects_matches_and_gets_one_digest_at_its_hour(
     assert digest.chat_id == 7
     assert "Mars rover" in digest.text
     assert "Jupiter moon" in digest.text
-    assert not any(m.pending_digest for m in await rows(sessions, ChatArticle))
     async with sessions() as s:
         chat = await s.get(Chat, 7)
         assert chat is not None
@@ -267,7 +284,9 @@ async def test_a_paused_chat_keeps_its_pending_matches(sessions: Sessions) -> No
         await chats_db.update_settings(s, 7, paused=True)
 
     assert await send_due_digests(sessions, now=NOW + timedelta(days=1)) == 0
-    assert all(m.pending_digest for m in await rows(sessions, ChatArticle))
+    async with sessions() as s, s.begin():
+        await chats_db.update_settings(s, 7, paused=False)
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=2)) == 1
 
 
 async def test_delete_chat_removes_everything_of_the_chat(sessions: Sessions) -> None:
@@ -275,14 +294,15 @@ async def test_delete_chat_removes_everything_of_the_chat(sessions: Sessions) ->
     await add_chat(sessions, 1, topics=["space"], rules=["moon"])
     await add_chat(sessions, 2, topics=["space"])
     article = await add_article(sessions, "Moon base", feeds=[feed], topics=["space"])
-    await route_articles(sessions, [article], now=NOW)
+    await route_and_fan_out(sessions, [article], now=NOW)
 
     async with sessions() as s, s.begin():
         assert await chats_db.delete_chat(s, 1) is True
         assert await chats_db.delete_chat(s, 1) is False
 
-    for model in (ChatTopic, ChatRule, ChatArticle, Delivery):
+    for model in (ChatTopic, ChatRule, Delivery):
         assert {r.chat_id for r in await rows(sessions, model)} <= {2}, model
+    assert await matches(sessions) == {(2, article, False)}
     assert [c.id for c in await rows(sessions, Chat)] == [2]
 
 
@@ -446,6 +466,128 @@ async def test_pending_articles_are_all_routed_in_transactions_bounded_by_matche
     # 3 matches an article, about 6 a transaction: two articles at a time after the first.
     assert await route_pending(sessions, now=NOW, rows=6) == 21
     assert await route_pending(sessions, now=NOW, rows=6) == 0
-    routed = await rows(sessions, ChatArticle)
-    assert sorted({r.article_id for r in routed}) == articles
+    assert sorted({article for _, article, _ in await matches(sessions)}) == articles
     assert all(a.routed_at is not None for a in await rows(sessions, Article))
+
+
+async def test_fan_out_writes_instant_deliveries_in_bounded_pieces_with_each_chats_settings_now(
+    sessions: Sessions,
+) -> None:
+    feed = await add_feed(sessions)
+    for chat_id in range(1, 6):
+        await add_chat(sessions, chat_id, topics=["space"])
+    article = await add_article(sessions, "Moon rocks", feeds=[feed], topics=["space"])
+    assert await route_articles(sessions, [article], now=NOW) == 5
+    async with sessions() as s, s.begin():
+        await chats_db.update_settings(s, 2, summary_sentences=1)  # changed since routing
+        chat = await s.get(Chat, 3)
+        assert chat is not None
+        chat.active = False  # blocked the bot since
+
+    assert await fan_out(sessions, now=NOW, limit=2) == 2
+    assert await fan_out(sessions, now=NOW, limit=2) == 1  # chat 3 is skipped
+    assert await fan_out(sessions, now=NOW, limit=2) == 1
+    assert await fan_out(sessions, now=NOW, limit=2) == 0
+
+    deliveries = {d.chat_id: d for d in await rows(sessions, Delivery)}
+    assert sorted(deliveries) == [1, 2, 4, 5]
+    assert "A second sentence." in deliveries[1].text
+    assert "A second sentence." not in deliveries[2].text
+    (route,) = await rows(sessions, Route)
+    assert (route.fanned, route.instant_count) == (5, 5)
+
+
+async def test_a_fan_out_that_fails_writes_nothing_and_the_next_one_writes_each_row_once(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import routing
+
+    feed = await add_feed(sessions)
+    for chat_id in (1, 2, 3):
+        await add_chat(sessions, chat_id, topics=["space"])
+    article = await add_article(sessions, "Moon rocks", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [article], now=NOW)
+
+    async def crash(*_: object) -> None:
+        raise RuntimeError("the process died while writing the rows")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(routing, "insert_prepared", crash)
+        with pytest.raises(RuntimeError):
+            await fan_out(sessions, now=NOW)
+    assert await rows(sessions, Delivery) == []
+    assert [r.fanned for r in await rows(sessions, Route)] == [0]
+
+    assert await fan_out(sessions, now=NOW) == 3
+    assert await fan_out(sessions, now=NOW) == 0
+    assert sorted(d.chat_id for d in await rows(sessions, Delivery)) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_slot_taken_again_after_its_chat_was_deleted_gets_none_of_its_old_matches(
+    sessions: Sessions,
+) -> None:
+    feed = await add_feed(sessions)
+    await add_chat(sessions, 1, topics=["space"])
+    await add_chat(sessions, 2, topics=["space"], mode="daily", digest_hour=8)
+    article = await add_article(sessions, "Moon rocks", feeds=[feed], topics=["space"])
+    await route_articles(sessions, [article], now=NOW)
+    async with sessions() as s, s.begin():
+        old_slot = (await s.exec(select(Chat.slot).where(Chat.id == 2))).one()
+        assert await chats_db.delete_chat(s, 2)
+        # A chat created after the route, on SQLite given the highest slot + 1: the same.
+        await chats_db.get_or_create_chat(
+            s, 3, chat_type="private", title=None, now=NOW + timedelta(minutes=1)
+        )
+        await chats_db.update_settings(s, 3, mode="daily", digest_hour=8)
+        await chats_db.add_topic(s, 3, "space")
+    async with sessions() as s:
+        assert (await s.exec(select(Chat.slot).where(Chat.id == 3))).one() == old_slot
+
+    assert await matches(sessions) == {(1, article, False)}
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=1)) == 0
+    assert await fan_out(sessions, now=NOW) == 1
+
+
+async def test_a_digest_holds_the_newest_articles_and_a_failed_one_stays_pending(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import routing
+
+    monkeypatch.setattr(routing, "MAX_DIGEST_ARTICLES", 2)
+    monkeypatch.setattr(routing, "ROUTE_PAGE", 2)  # the routes are read 2 at a time
+    feed = await add_feed(sessions)
+    for chat_id in (1, 2):
+        await add_chat(sessions, chat_id, topics=["space"], mode="daily", digest_hour=8)
+    articles = [
+        await add_article(
+            sessions,
+            f"Moon rocks {n}",
+            feeds=[feed],
+            topics=["space"],
+            published=NOW + timedelta(minutes=n),
+        )
+        for n in range(5)
+    ]
+    for article in articles:  # one route each
+        await route_articles(sessions, [article], now=NOW)
+    async with sessions() as s, s.begin():
+        await chats_db.update_settings(s, 2, timezone="Asia/Shanghai", digest_hour=16)
+    real_zone = routing.zone
+
+    def zone(name: str) -> Any:
+        if name == "Asia/Shanghai":
+            raise ValueError("bad data")
+        return real_zone(name)
+
+    monkeypatch.setattr(routing, "zone", zone)
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=1)) == 1
+    (digest,) = await rows(sessions, Delivery)
+    assert digest.chat_id == 1
+    assert "Moon rocks 4" in digest.text
+    assert "Moon rocks 3" in digest.text
+    assert "Moon rocks 2" not in digest.text
+
+    monkeypatch.setattr(routing, "zone", real_zone)
+    assert await send_due_digests(sessions, now=NOW + timedelta(days=2)) == 1
+    assert sorted(d.chat_id for d in await rows(sessions, Delivery)) == [1, 2]

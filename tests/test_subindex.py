@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.matching import matches, stored_subscription
@@ -20,8 +19,8 @@ from bot.routing import route_articles
 from bot.subindex import build_index, candidate_chats, matching_chats, update_index
 from db import chats as chats_db
 from db import outbox
+from db import routes as routes_db
 from db.chats import ChatRow, SubscriptionRows
-from db.models import ChatArticle
 from summaries.rules import parse_rule
 from tests.test_routing import add_article, add_chat, add_feed
 
@@ -87,7 +86,7 @@ class World:
     def rows(self, chat_ids: Sequence[int] | None = None) -> SubscriptionRows:
         ids = sorted(self.chats) if chat_ids is None else [i for i in chat_ids if i in self.chats]
         chats = [
-            ChatRow(i, c.mode, 2, "UTC", None, c.forums_only)
+            ChatRow(i, c.mode, 2, "UTC", None, c.forums_only, slot=i)
             for i in ids
             if (c := self.chats[i]).active and not c.paused
         ]
@@ -196,8 +195,7 @@ def test_paused_inactive_and_empty_chats_are_not_in_the_index() -> None:
 
 async def matched(sessions: Sessions, article_id: int) -> set[int]:
     async with sessions() as s:
-        query = select(ChatArticle.chat_id).where(ChatArticle.article_id == article_id)
-        return set((await s.exec(query)).all())
+        return {chat for chat, _, _ in await routes_db.matched_pairs(s, [article_id])}
 
 
 async def test_every_kind_of_subscription_change_is_seen_by_the_next_routing(
