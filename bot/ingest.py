@@ -419,14 +419,16 @@ class Ingestor:
         seen = await self._seen(feed, outcome)
         intent = decide(_state(feed), outcome, now=now, policy=self._policy, seen=seen)
         self._count(feed, outcome, intent, report)
-        pages = asyncio.Semaphore(PAGES_PER_FEED)
-        candidates = await asyncio.gather(
-            *(
-                self._prepare(entry, feed, pages, now=now, deadline=deadline, report=report)
-                for entry in intent.new_entries
+        candidates: list[_Candidate] = []
+        if intent.new_entries:  # most polls bring nothing new: no semaphore, no gather
+            pages = asyncio.Semaphore(PAGES_PER_FEED)
+            candidates = await asyncio.gather(
+                *(
+                    self._prepare(entry, feed, pages, now=now, deadline=deadline, report=report)
+                    for entry in intent.new_entries
+                )
             )
-        )
-        await self._store(feed, intent, list(candidates), now=now, report=report)
+        await self._store(feed, intent, candidates, now=now, report=report)
 
     def _count(
         self, feed: FeedRow, outcome: Outcome, intent: FeedIntent, report: PassReport
