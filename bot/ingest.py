@@ -69,7 +69,8 @@ from summaries.enrichment import Enrichment, enrich
 from summaries.errors import ExtractError, FeedParseError, FetchError
 from summaries.extract import extract_article
 from summaries.feeds import ParsedEntry, ParsedFeed, parse_feed
-from summaries.fetch import Fetcher
+from summaries.fetch import Fetcher, FetchResult
+from summaries.pagework import enrich_page, keeps_page_text
 from summaries.search import SearchDocument, search_document
 
 log = logging.getLogger(__name__)
@@ -428,14 +429,16 @@ class Ingestor:
         seen = await self._seen(feed, outcome)
         intent = decide(_state(feed), outcome, now=now, policy=self._policy, seen=seen)
         self._count(feed, outcome, intent, report)
-        pages = asyncio.Semaphore(PAGES_PER_FEED)
-        candidates = await asyncio.gather(
-            *(
-                self._prepare(entry, feed, pages, now=now, deadline=deadline, report=report)
-                for entry in intent.new_entries
+        candidates: list[_Candidate] = []
+        if intent.new_entries:  # most polls bring nothing new: no semaphore, no gather
+            pages = asyncio.Semaphore(PAGES_PER_FEED)
+            candidates = await asyncio.gather(
+                *(
+                    self._prepare(entry, feed, pages, now=now, deadline=deadline, report=report)
+                    for entry in intent.new_entries
+                )
             )
-        )
-        await self._store(feed, intent, list(candidates), now=now, report=report)
+        await self._store(feed, intent, candidates, now=now, report=report)
 
     def _count(
         self, feed: FeedRow, outcome: Outcome, intent: FeedIntent, report: PassReport
@@ -552,7 +555,16 @@ class Ingestor:
         deadline: float,
         report: PassReport,
     ) -> _Candidate:
-        cand = await self._full_text(entry, pages, now=now, deadline=deadline, report=report)
+        page = await self._page(entry, pages, deadline=deadline, report=report)
+        if page is not None:
+            # Extraction and enrichment in one job: one round trip through the pool, and
+            # the text crosses it once. Failing that, the two steps apart say which failed.
+            done = await self._enrich_page(entry, feed, page, now=now, report=report)
+            if done is not None:
+                return done
+            cand = await self._extract(entry, page, now=now, report=report)
+        else:
+            cand = _Candidate(entry, entry.text, "feed")
         job = partial(
             enrich,
             entry.title,
@@ -578,37 +590,81 @@ class Ingestor:
             log.exception("summarizing %s failed; keeping the feed text", entry.url or entry.guid)
         return cand
 
-    async def _full_text(
+    async def _page(
         self,
         entry: ParsedEntry,
         pages: asyncio.Semaphore,
         *,
-        now: datetime,
         deadline: float,
         report: PassReport,
-    ) -> _Candidate:
+    ) -> FetchResult | None:
+        """A teaser's article page; None for a full entry or a page that failed (counted)."""
         if not entry.is_teaser or not entry.url:
-            return _Candidate(entry, entry.text, "feed")
+            return None
         try:
             # The page counts against the feed's deadline, waiting for a slot included.
             async with asyncio.timeout_at(deadline), pages, self._pages:
                 report.page_fetches += 1
-                page = await self._fetcher.fetch_page(entry.url)
-            job = partial(
-                extract_article,
-                page.content,
-                url=page.final_url,
-                content_type=page.content_type,
-                now=now,
+                return await self._fetcher.fetch_page(entry.url)
+        except (FetchError, TimeoutError) as exc:
+            _page_failed(entry, exc, report)
+            return None
+
+    async def _enrich_page(
+        self,
+        entry: ParsedEntry,
+        feed: FeedRow,
+        page: FetchResult,
+        *,
+        now: datetime,
+        report: PassReport,
+    ) -> _Candidate | None:
+        """The page extracted and the article enriched in one job; None when the job failed
+        (the caller runs the two steps apart)."""
+        job = partial(
+            enrich_page,
+            page.content,
+            url=page.final_url,
+            content_type=page.content_type,
+            title=entry.title,
+            feed_text=entry.text,
+            language=entry.language,
+            published=entry.published,
+            now=now,
+            categories=entry.categories,
+            feed_topics=feed.topics,
+        )
+        try:
+            done = await self._pool.run(job, timeout=self._job_timeout)
+        except PoolStopped:
+            raise
+        except Exception as exc:  # a time-out, a crash, a bug: the steps apart tell which
+            log.debug(
+                "page work on %s failed (%s); extracting and summarizing apart", entry.url, exc
             )
+            return None
+        if done.extract_error is not None:
+            _page_failed(entry, done.extract_error, report)
+        if done.text is None:
+            return _Candidate(entry, entry.text, "feed", done.enrichment)
+        return _Candidate(entry, done.text, "page", done.enrichment)
+
+    async def _extract(
+        self, entry: ParsedEntry, page: FetchResult, *, now: datetime, report: PassReport
+    ) -> _Candidate:
+        job = partial(
+            extract_article,
+            page.content,
+            url=page.final_url,
+            content_type=page.content_type,
+            now=now,
+        )
+        try:
             extracted = await self._pool.run(job, timeout=self._job_timeout)
-        except (FetchError, ExtractError, JobTimeout, WorkerCrashed, TimeoutError) as exc:
-            report.page_failures += 1
-            reason = exc if not isinstance(exc, TimeoutError) else "past the feed's deadline"
-            # Counted, and summed up in one line at the pass's end.
-            log.debug("full text of %s unavailable (%s); keeping the feed text", entry.url, reason)
+        except (ExtractError, JobTimeout, WorkerCrashed) as exc:
+            _page_failed(entry, exc, report)
             return _Candidate(entry, entry.text, "feed")
-        if len(extracted.text) <= len(entry.text):
+        if not keeps_page_text(extracted.text, entry.text):
             return _Candidate(entry, entry.text, "feed")
         return _Candidate(entry, extracted.text, "page")
 
@@ -922,6 +978,14 @@ async def _known_urls(session: AsyncSession, candidates: list[_Candidate]) -> di
     """Stored articles by URL, for the candidates' URLs: one query."""
     urls = {c.entry.url for c in candidates if c.entry.url}
     return await articles.article_ids_by_url(session, urls) if urls else {}
+
+
+def _page_failed(entry: ParsedEntry, reason: object, report: PassReport) -> None:
+    """A teaser keeps its feed text: counted, and summed up in one line at the pass's end."""
+    report.page_failures += 1
+    if isinstance(reason, TimeoutError):
+        reason = "past the feed's deadline"
+    log.debug("full text of %s unavailable (%s); keeping the feed text", entry.url, reason)
 
 
 def _draft(

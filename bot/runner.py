@@ -18,6 +18,7 @@ from bot.app import run_bot
 from bot.catalog import seed_feeds
 from bot.context import AppContext, open_context
 from bot.health import health_limits
+from bot.heap import settle_heap
 from bot.ingest import PassReport
 from bot.metrics import Metrics
 from bot.monitoring import Monitor
@@ -127,6 +128,7 @@ async def run_forever(settings: Settings, role: Role = "all") -> None:
         loop.add_signal_handler(signal.SIGTERM, main.cancel)
     out = make_console()
     async with open_context(settings, routing=role != "ingest") as ctx:
+        settle_heap()  # what start-up made lives as long as the process (bot/heap.py)
         if role == "ingest":  # the bot process seeds the feeds, routes and sends
             out.print(f"ingest worker {ctx.ingestor.owner}; Ctrl-C stops", highlight=False)
             async with monitoring(ctx) as monitor:

@@ -33,7 +33,7 @@ import socket
 import ssl
 import urllib.request
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -120,6 +120,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # connection: cheaper than a new TCP (and TLS) handshake.
 DRAIN_BYTES = 64 * 1024
 DRAIN_SECONDS = 1.0
+# Statuses that carry no body (RFC 9110 §15.3.5, §15.4.5): their end is known at once.
+_BODYLESS = frozenset({204, 304})
 # Host names after IDNA encoding, IPv4 and (unbracketed) IPv6 literals.
 _HOST = re.compile(rb"[A-Za-z0-9._:-]+")
 # RFC 9110 §4.1 asks for at least 8000 octets; nothing legitimate in a feed comes close.
@@ -310,6 +312,11 @@ async def _drain(response: httpx.Response) -> None:
         return
     read = 0
     with contextlib.suppress(TimeoutError, *_REQUEST_ERRORS):
+        if response.status_code in _BODYLESS:
+            # h11 reads no body for these whatever the server sends: no clock needed.
+            async for _ in response.aiter_raw():
+                pass
+            return
         async with asyncio.timeout(DRAIN_SECONDS):
             async for raw in response.aiter_raw():
                 read += len(raw)
@@ -411,8 +418,16 @@ def _host_is_sane(raw_host: bytes) -> bool:
     return all(0 < len(label) <= _MAX_LABEL_LENGTH for label in labels)
 
 
+# The request extension under which ``Fetcher._get`` leaves the URL it validated itself.
+_VALIDATED = "sciforum.validated_url"
+
+
 async def _check_hop(request: httpx.Request) -> None:
-    """Apply ``validate_url`` to every hop: a redirect may name any URL at all."""
+    """Apply ``validate_url`` to every hop: a redirect may name any URL at all. The first
+    hop's URL was validated by ``fetch`` (the very object is in the request's extensions;
+    httpx copies the extensions onto each redirect, never that URL object)."""
+    if request.extensions.get(_VALIDATED) is request.url:
+        return
     try:
         validate_url(str(request.url))
     except FetchError as exc:
@@ -693,19 +708,28 @@ class _HostGates:
         self._per_host = per_host
         self._slots: dict[str, _HostSlot] = {}
 
-    @contextlib.asynccontextmanager
-    async def hold(self, host: str) -> AsyncIterator[None]:
+    async def acquire(self, host: str) -> None:
+        """Wait for a slot of ``host``; ``release(host)`` after, in every case (a plain pair,
+        not a context manager: it runs once per fetch, 10,000 times in a pass)."""
         slot = self._slots.get(host)
         if slot is None:
             slot = self._slots[host] = _HostSlot(asyncio.Semaphore(self._per_host))
         slot.users += 1
         try:
-            async with slot.semaphore:
-                yield
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._slots[host]
+            await slot.semaphore.acquire()
+        except BaseException:
+            self._leave(host, slot)
+            raise
+
+    def release(self, host: str) -> None:
+        slot = self._slots[host]
+        slot.semaphore.release()
+        self._leave(host, slot)
+
+    def _leave(self, host: str, slot: _HostSlot) -> None:
+        slot.users -= 1
+        if slot.users == 0:
+            del self._slots[host]
 
 
 # -- the fetcher ------------------------------------------------------------------------------
@@ -847,14 +871,17 @@ class Fetcher:
             headers["If-None-Match"] = tag
         if (since := _safe_header(last_modified)) is not None:
             headers["If-Modified-Since"] = since
-        async with self._hosts.hold(target.host.lower()), self._global:
-            try:
-                async with asyncio.timeout(self.limits.total_timeout):
-                    return await self._get(url, headers, etag=tag, last_modified=since)
-            except TimeoutError:
-                raise FetchError(
-                    f"timed out after {self.limits.total_timeout:g}s in total", url=url
-                ) from None
+        host = target.host.lower()
+        await self._hosts.acquire(host)
+        try:
+            async with self._global, asyncio.timeout(self.limits.total_timeout):
+                return await self._get(target, url, headers, etag=tag, last_modified=since)
+        except TimeoutError:
+            raise FetchError(
+                f"timed out after {self.limits.total_timeout:g}s in total", url=url
+            ) from None
+        finally:
+            self._hosts.release(host)
 
     async def fetch_page(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -864,6 +891,7 @@ class Fetcher:
 
     async def _get(
         self,
+        target: httpx.URL,
         url: str,
         headers: dict[str, str],
         *,
@@ -871,7 +899,8 @@ class Fetcher:
         last_modified: str | None,
     ) -> FetchResult:
         try:
-            request = self._client.build_request("GET", url, headers=headers)
+            request = self._client.build_request("GET", target, headers=headers)
+            request.extensions[_VALIDATED] = request.url
             response = await self._client.send(request, stream=True, follow_redirects=True)
         except FetchError as exc:
             # Raised for one hop (a redirect's URL or host); callers get the URL they asked for.
@@ -907,9 +936,9 @@ class Fetcher:
         etag: str | None,
         last_modified: str | None,
     ) -> FetchResult:
-        retry_after = parse_retry_after(
-            response.headers.get("retry-after"), now=self._response_time(response)
-        )
+        retry_after = None
+        if (retry_header := response.headers.get("retry-after")) is not None:
+            retry_after = parse_retry_after(retry_header, now=self._response_time(response))
         status = response.status_code
         if status != 304 and not 200 <= status < 300:
             raise FetchError(

@@ -17,8 +17,13 @@ from db.engine import create_engine, session_factory
 from db.models import Article, ArticleSource, Feed
 from summaries.enrichment import enrich
 from summaries.fetch import Fetcher, FetchLimits
+from summaries.pagework import enrich_page
 from tests.conftest import FIXTURES, forums_feed
 from tests.feedserver import FeedServer
+
+# The jobs that summarize: an entry with its full text, and a teaser's fetched page (which
+# is extracted in the same job).
+SUMMARIZING_JOBS = (enrich, enrich_page)
 
 NOW = datetime(2025, 11, 25, 8, 0, tzinfo=UTC)
 INGEST = FIXTURES / "ingest"
@@ -308,7 +313,7 @@ async def test_a_summarizer_failure_keeps_the_article_and_its_feed_text(
         """Runs parsing and extraction; the summarizing job dies as a worker crash would."""
 
         def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if getattr(fn, "func", None) is enrich:
+            if getattr(fn, "func", None) in SUMMARIZING_JOBS:
                 raise BrokenProcessPool("worker died")
             return super().submit(fn, *args, **kwargs)
 
@@ -320,6 +325,30 @@ async def test_a_summarizer_failure_keeps_the_article_and_its_feed_text(
     articles = await all_articles(sessions)
     assert all(a.summary is None and a.summary_error for a in articles)
     assert all(a.text for a in articles)
+
+
+async def test_a_page_job_that_fails_is_done_again_as_two_steps(
+    sessions, server: FeedServer, fetcher: Fetcher
+) -> None:
+    url = server.add("/forums.rss", (INGEST / "forums.rss").read_bytes())
+    await add_feed(sessions, url)
+
+    class PageJobFails(ThreadPoolExecutor):
+        """Extraction and summaries run; the combined page job dies as a worker would."""
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if getattr(fn, "func", None) is enrich_page:
+                raise BrokenProcessPool("worker died")
+            return super().submit(fn, *args, **kwargs)
+
+    with PageJobFails(max_workers=2) as pool:
+        ingestor = Ingestor(sessions, fetcher, interval=60, max_errors=3, executor=pool)
+        report = await ingestor.run_pass(now=NOW)
+
+    assert (report.page_failures, report.enrich_failures, len(report.new_articles)) == (0, 0, 5)
+    articles = await all_articles(sessions)
+    assert all(a.summary and a.summary_error is None for a in articles)
+    assert {a.text_source for a in articles} == {"page"}
 
 
 async def test_a_feed_moved_onto_an_already_stored_url_is_disabled_as_a_duplicate(
@@ -385,7 +414,7 @@ async def test_entry_categories_and_the_feeds_default_topics_reach_the_tagger(
 
     class RecordsEnrichment(ThreadPoolExecutor):
         def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if getattr(fn, "func", None) is enrich:
+            if getattr(fn, "func", None) in SUMMARIZING_JOBS:
                 jobs.append(fn.keywords)
             return super().submit(fn, *args, **kwargs)
 

@@ -66,6 +66,20 @@ async def test_a_jobs_time_limit_does_not_count_its_wait_for_a_free_worker(
     assert len(pids) == 6
 
 
+async def test_a_job_handed_to_a_busy_worker_ahead_of_time_is_timed_from_its_own_start() -> None:
+    workers = WorkerPool(1)
+    try:
+        await workers.run(partial(nap, 0), timeout=60)  # started
+        # One worker, four jobs of 0.5 s: the last waits 1.5 s, its limit is 1.5 s.
+        pids = await asyncio.gather(
+            *(workers.run(partial(nap, 0.5), timeout=1.5) for _ in range(4))
+        )
+    finally:
+        await asyncio.to_thread(workers.close, grace=0.5)
+
+    assert len(set(pids)) == 1
+
+
 async def test_many_jobs_on_a_replaced_pool_all_run_again_on_the_new_one(
     pool: WorkerPool,
 ) -> None:
