@@ -1,0 +1,625 @@
+"""Memory at scale: the RSS of every process of ``sciforum run`` (role all, defaults) with
+100,000 subscribed chats and 100,000 stored articles, idle, during a 1,000-article burst and
+settled after it; and where the main process's memory goes.
+
+A fresh database (SQLite, or a throwaway PostgreSQL from ``tests/pg.py``) is seeded in bulk:
+chats in ``benchmarks/routing.py``'s shape (``seed_chats``; mostly digests, as
+``benchmarks/burst.py`` seeds them, so the outbox does not hold a million instant cards),
+and articles made of the real abstracts of ``../shared/topics`` (``benchmarks/search.py``'s
+``load_sources`` / ``article_rows`` / ``fill``: with their search-index rows), stored as
+routed, with topics, a summary, a content hash and a simhash, first seen over the last 12
+days (so the dedup index loads its full window). Then the real ``sciforum run`` runs as a
+subprocess with default settings, but for the fake Bot API (``tests/fakebot.py``), the feed
+list (``FEEDS``: ``--feeds`` feeds on the loopback feed server of ``benchmarks/ingest.py``,
+empty at first) and ``HTTP_ALLOW_PRIVATE`` (the feeds are on loopback).
+
+Phases, each printed per process (main, summarizing workers, multiprocessing's resource
+tracker) and summed, sampled every 0.2 s from /proc through psutil:
+
+- start: after the first pass over the (empty) feeds;
+- idle: after a warm-up feed's 20 articles are ingested and routed (the worker started,
+  the subscription index and the dedup index built, as in a bot that has been running);
+- burst: peak while ``--feeds`` x ``--entries`` new articles are ingested and routed;
+- settled: ``--settle`` seconds after the last of them is routed.
+
+Then, in a fresh process on the same database, the main process's memory step by step (RSS
+and tracemalloc): importing the app, building the subscription index, loading the dedup
+index, a few searches (SQLite's page cache), and the largest allocations by package.
+
+    .venv/bin/python benchmarks/scale.py                                  # 100k chats, 100k articles
+    .venv/bin/python benchmarks/scale.py --chats 10000 --articles 10000   # a quick look
+    .venv/bin/python benchmarks/scale.py --engine postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The app's modules are imported where they are used: the measured process is another one,
+# and the step-by-step breakdown starts from a bare interpreter.
+
+GOAL_MB = 600
+WARM_ENTRIES = 20
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+def seed_articles(url: str, count: int, seed: int) -> int:
+    """``count`` routed articles of real abstracts with their search-index rows; returns the
+    last article id."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from benchmarks.routing import topic_weights  # noqa: PLC0415
+    from benchmarks.search import article_rows, fill, load_sources  # noqa: PLC0415
+    from db.engine import create_sync_engine  # noqa: PLC0415
+    from summaries.dedup import to_signed  # noqa: PLC0415
+
+    started = time.perf_counter()
+    sources = load_sources(count)
+    rows = article_rows(sources, count)
+    del sources
+    rng = random.Random(seed)
+    slugs, weights = topic_weights()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for n, row in enumerate(rows):
+        # Newest last, ten seconds apart: 100,000 span ~12 days, inside the dedup window.
+        seen = now - timedelta(seconds=10 * (count - n))
+        topics = list(dict.fromkeys(rng.choices(slugs, weights, k=rng.choice((1, 2, 2, 3)))))
+        text = row["text"]
+        row.update(
+            published=seen - timedelta(hours=rng.randrange(48)),
+            first_seen=seen,
+            routed_at=seen,
+            summarized_at=seen,
+            announce=True,
+            topics=json.dumps(topics),
+            topic_scores=json.dumps({t: round(0.9 - 0.2 * i, 2) for i, t in enumerate(topics)}),
+            summary=json.dumps([s.strip() + "." for s in text.split(". ")[:3]]),
+            language="zh" if any("\u4e00" <= c <= "\u9fff" for c in text[:50]) else "en",
+            # A real digest's shape; the simhash is random: its 64 bits spread over the
+            # index's buckets as a text's do, at none of simhash's CPU.
+            content_hash=hashlib.sha256(f"{row['title']}\n{text}".encode()).hexdigest(),
+            simhash=to_signed(rng.getrandbits(64)),
+        )
+    made = time.perf_counter() - started
+    seconds = fill(url, rows)
+    del rows
+    engine = create_sync_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":  # ids were given: move the sequence past them
+            connection.execute(
+                sa.text("SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles")
+            )
+        last = connection.execute(sa.text("SELECT coalesce(max(id), 0) FROM articles")).scalar_one()
+    engine.dispose()
+    print(
+        f"  seeded {count:,} articles with their search rows: texts and words made in "
+        f"{made:.0f} s, stored in {seconds:.0f} s",
+        flush=True,
+    )
+    return int(last)
+
+
+def seed(url: str, chats: int, articles: int, seed_value: int) -> int:
+    from benchmarks.burst import MODES  # noqa: PLC0415
+    from benchmarks.routing import seed_chats  # noqa: PLC0415
+    from db.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(url)
+    seed_chats(url, chats, random.Random(seed_value), modes=MODES)
+    return seed_articles(url, articles, seed_value) if articles else 0
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Sampler:
+    """RSS of a process and its descendants, every ``every`` seconds, kept per process."""
+
+    pid: int
+    every: float = 0.2
+    excluded: set[int] = field(default_factory=set)
+    samples: list[tuple[float, dict[int, int]]] = field(default_factory=list)
+    kinds: dict[int, str] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> Sampler:
+        threading.Thread(target=self._run, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _kind(self, process: Any) -> str:
+        if process.pid == self.pid:
+            return "main"
+        try:
+            line = " ".join(process.cmdline())
+        except Exception:  # noqa: BLE001 - gone meanwhile
+            return "child"
+        if "resource_tracker" in line:
+            return "resource tracker"
+        if "spawn_main" in line or "forkserver" in line:
+            return "worker"
+        return "child"
+
+    def _run(self) -> None:
+        import psutil  # noqa: PLC0415
+
+        try:
+            main = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.wait(self.every):
+            sizes: dict[int, int] = {}
+            try:
+                processes = [main, *main.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                if process.pid in self.excluded:
+                    continue
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    if process.status() == psutil.STATUS_ZOMBIE:
+                        continue
+                    sizes[process.pid] = process.memory_info().rss
+                    if process.pid not in self.kinds:
+                        self.kinds[process.pid] = self._kind(process)
+            self.samples.append((time.monotonic(), sizes))
+
+    def mark(self) -> float:
+        return time.monotonic()
+
+    def between(self, start: float, end: float) -> list[dict[int, int]]:
+        return [sizes for at, sizes in self.samples if start <= at <= end]
+
+    def label(self, pid: int) -> str:
+        return self.kinds.get(pid, "child")
+
+
+@dataclass
+class Figures:
+    """Per process label: MiB at start, idle, peak during the burst, settled; and totals."""
+
+    rows: dict[str, list[float | None]] = field(default_factory=dict)
+    totals: list[float | None] = field(default_factory=lambda: [None] * 4)
+
+
+def by_label(sampler: Sampler, sizes: dict[int, int]) -> dict[str, float]:
+    labels: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for pid, rss in sorted(sizes.items()):
+        label = sampler.label(pid)
+        counts[label] = counts.get(label, 0) + 1
+        name = label if counts[label] == 1 else f"{label} {counts[label]}"
+        labels[name] = rss / 2**20
+    return labels
+
+
+def summarise(sampler: Sampler, phases: list[tuple[float, float, bool]]) -> Figures:
+    """``phases``: (start, end, peak?) for start, idle, burst, settled: the last sample of a
+    phase, or its peak (per process, and the peak of the sum)."""
+    figures = Figures()
+    for i, (start, end, peak) in enumerate(phases):
+        window = sampler.between(start, end)
+        if not window:
+            continue
+        if peak:
+            labelled = [by_label(sampler, s) for s in window]
+            values: dict[str, float] = {}
+            for one in labelled:
+                for name, mib in one.items():
+                    values[name] = max(values.get(name, 0.0), mib)
+            total = max(sum(one.values()) for one in labelled)
+        else:
+            values = by_label(sampler, window[-1])
+            total = sum(values.values())
+        for name, mib in values.items():
+            figures.rows.setdefault(name, [None] * 4)[i] = mib
+        figures.totals[i] = total
+    return figures
+
+
+def scalar(url: str, sql: str, **params: Any) -> int:
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from db.engine import create_sync_engine  # noqa: PLC0415
+
+    engine = create_sync_engine(url, connect_timeout=30)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text(sql), params).scalar_one() or 0)
+    finally:
+        engine.dispose()
+
+
+def make_due(url: str, feed_urls: list[str]) -> None:
+    """The feeds are due now: the ingest job (every 30 s by default) polls them next."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from db.engine import create_sync_engine  # noqa: PLC0415
+
+    engine = create_sync_engine(url, connect_timeout=30)
+    past = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None)
+    try:
+        with engine.begin() as connection:
+            statement = sa.text("UPDATE feeds SET next_check = :past WHERE url IN :urls")
+            connection.execute(
+                statement.bindparams(sa.bindparam("urls", expanding=True)),
+                {"past": past, "urls": feed_urls},
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_for(what: str, check: Any, timeout: float, process: subprocess.Popen[bytes]) -> float:
+    """Poll ``check`` every second until true; the seconds it took."""
+    started = time.monotonic()
+    while not check():
+        if process.poll() is not None:
+            raise SystemExit(f"sciforum run exited ({process.returncode}) waiting for {what}")
+        if time.monotonic() - started > timeout:
+            print(f"  gave up waiting for {what} after {timeout:.0f} s", flush=True)
+            break
+        time.sleep(1)
+    return time.monotonic() - started
+
+
+def publish(server: Connection, what: str, numbers: range) -> None:
+    server.send((what, list(numbers)))
+    server.recv()
+
+
+def start_app(url: str, fake: Any, folder: Path, feeds_file: Path) -> subprocess.Popen[bytes]:
+    # Only what this run needs; every other setting at its default (none taken from the
+    # environment or a .env: the working directory is the run's own folder).
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
+    }
+    env.update(
+        DATABASE_URL=url,
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_URL=fake.url,
+        FEEDS=str(feeds_file),
+        HTTP_ALLOW_PRIVATE="true",
+        PYTHONPATH=str(ROOT),
+    )
+    with (folder / "run.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from bot.cli import main; main()", "run"],
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, dict[str, Any]]:
+    from benchmarks.burst import news_sentence  # noqa: PLC0415
+    from benchmarks.ingest import feed_server  # noqa: PLC0415
+    from tests.fakebot import FakeTelegram, Limits  # noqa: PLC0415
+
+    options = {
+        "full_text": True,
+        # Published within the last day: older entries are not news.
+        "start": datetime.now(UTC) - timedelta(days=1),
+        "empty_first": True,
+        "sentence": news_sentence,
+    }
+    notes: dict[str, Any] = {}
+    # One more feed than the burst's: the warm-up's.
+    with feed_server(args.feeds + 1, args.entries, **options) as (port, server, server_pid):
+        feed_urls = [f"http://127.0.0.1:{port}/f{f}/feed.xml" for f in range(args.feeds + 1)]
+        feeds_file = folder / "feeds.txt"
+        feeds_file.write_text("\n".join(feed_urls) + "\n")
+        last = seed(url, args.chats, args.articles, args.seed)
+        notes["load before"] = os.getloadavg()
+        fake = FakeTelegram(enforce_limits=True, limits=Limits()).start()
+        process = start_app(url, fake, folder, feeds_file)
+        sampler = Sampler(process.pid, excluded={server_pid}).start()
+        phases: list[tuple[float, float, bool]] = []
+        try:
+            began = sampler.mark()
+            waited = wait_for(
+                "the first pass",
+                lambda: scalar(url, "SELECT count(*) FROM feeds WHERE last_checked IS NOT NULL")
+                >= len(feed_urls),
+                600,
+                process,
+            )
+            time.sleep(5)
+            phases.append((began, sampler.mark(), False))
+            notes["start"] = waited
+            print(f"  started, first pass over {len(feed_urls)} empty feeds: {waited:.0f} s")
+
+            publish(server, "publish", range(args.feeds, args.feeds + 1))
+            make_due(url, feed_urls[-1:])
+            waited = wait_for(
+                "the warm-up",
+                lambda: scalar(
+                    url, "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
+                    id=last,
+                )
+                >= WARM_ENTRIES,
+                600,
+                process,
+            )
+            last = scalar(url, "SELECT max(id) FROM articles")
+            print(f"  warm-up: {WARM_ENTRIES} articles ingested and routed in {waited:.0f} s")
+            idle_from = sampler.mark()
+            time.sleep(args.idle)
+            phases.append((idle_from, sampler.mark(), False))
+
+            burst = args.feeds * args.entries
+            publish(server, "publish", range(args.feeds))
+            burst_from = sampler.mark()
+            make_due(url, feed_urls[:-1])
+            waited = wait_for(
+                "the burst",
+                lambda: scalar(
+                    url, "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
+                    id=last,
+                )
+                >= burst,
+                args.burst_seconds,
+                process,
+            )
+            stored = scalar(url, "SELECT count(*) FROM articles WHERE id > :id", id=last)
+            routed = scalar(
+                url, "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL", id=last
+            )
+            matches = scalar(url, "SELECT count(*) FROM chat_articles WHERE article_id > :id", id=last)
+            burst_to = sampler.mark()
+            notes["burst"] = (waited, stored, routed, matches)
+            print(
+                f"  burst: {stored:,} stored, {routed:,} routed ({matches:,} chat matches) in "
+                f"{waited:.0f} s (from the feeds made due; the ingest job runs every 30 s)",
+                flush=True,
+            )
+            time.sleep(args.settle)
+            phases.append((burst_from, burst_to, True))
+            phases.append((burst_to, sampler.mark(), False))
+            notes["load after"] = os.getloadavg()
+        finally:
+            sampler.stop()
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            fake.stop()
+    return summarise(sampler, phases), notes
+
+
+def show(figures: Figures, notes: dict[str, Any], args: argparse.Namespace) -> None:
+    def mib(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    print(
+        f"\nRSS in MiB, sciforum run --role all (defaults), {args.chats:,} chats, "
+        f"{args.articles:,} articles, burst of {args.feeds * args.entries:,}"
+    )
+    print(f"| {'process':<18} | {'start':>6} | {'idle':>6} | {'peak, burst':>11} | {'settled':>7} |")
+    print(f"|{'-' * 20}|{'-' * 8}|{'-' * 8}|{'-' * 13}|{'-' * 9}|")
+    for name, (start, idle, peak, settled) in sorted(
+        figures.rows.items(), key=lambda item: (item[0] != "main", item[0])
+    ):
+        print(f"| {name:<18} | {mib(start):>6} | {mib(idle):>6} | {mib(peak):>11} | {mib(settled):>7} |")
+    start, idle, peak, settled = figures.totals
+    print(f"| {'all processes':<18} | {mib(start):>6} | {mib(idle):>6} | {mib(peak):>11} | {mib(settled):>7} |")
+    goal = GOAL_MB * 10**6 / 2**20
+    verdict = "met" if (peak or 0) <= goal and (settled or 0) <= goal else "MISSED"
+    print(f"goal <= {GOAL_MB} MB ({goal:.0f} MiB) all processes, peak and settled: {verdict}")
+    before, after = notes.get("load before"), notes.get("load after")
+    if before and after:
+        print(
+            f"load average (1/5/15 min) {before[0]:.1f}/{before[1]:.1f}/{before[2]:.1f} before, "
+            f"{after[0]:.1f}/{after[1]:.1f}/{after[2]:.1f} after, {os.cpu_count()} CPUs"
+        )
+
+
+# --------------------------------------------------------------------------- breakdown
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def package_of(filename: str) -> str:
+    """A traced allocation's package: the app's top-level package, or the site-package."""
+    path = Path(filename)
+    parts = path.parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].removesuffix(".py")
+    if str(path).startswith(str(ROOT)):
+        return "/".join(path.relative_to(ROOT).parts[:2])
+    return "stdlib" if "python3" in str(path) else path.name
+
+
+@contextlib.contextmanager
+def step(name: str, lines: list[str]) -> Iterator[None]:
+    import gc  # noqa: PLC0415
+    import tracemalloc  # noqa: PLC0415
+
+    gc.collect()
+    rss, traced = rss_mib(), tracemalloc.get_traced_memory()[0]
+    yield
+    gc.collect()
+    grown = (tracemalloc.get_traced_memory()[0] - traced) / 2**20
+    lines.append(f"  {name:<58} RSS {rss_mib() - rss:+7.1f} MiB  Python objects {grown:+7.1f} MiB")
+
+
+async def breakdown_steps(url: str, lines: list[str]) -> Any:
+    from db.engine import create_engine, session_factory  # noqa: PLC0415
+
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    held: list[Any] = []
+    try:
+        try:
+            from bot.subscribers import subscribers  # noqa: PLC0415
+
+            subs = subscribers(sessions)
+            with step("subscription index (rows loaded, index built)", lines):
+                async with sessions() as session, subs.lock:
+                    held.append(await subs.current(session))
+        except (ImportError, AttributeError, TypeError) as exc:
+            lines.append(f"  subscription index: not measured in this version ({exc})")
+
+        from bot.ingest import DEDUP_WINDOW  # noqa: PLC0415
+        from db import articles  # noqa: PLC0415
+        from summaries.dedup import MAX_ITEMS, DedupIndex  # noqa: PLC0415
+
+        with step(f"dedup index (newest {MAX_ITEMS:,} of the last {DEDUP_WINDOW.days} days)", lines):
+            async with sessions() as session:
+                keys = await articles.recent_article_keys(
+                    session, since=datetime.now(UTC) - DEDUP_WINDOW, limit=MAX_ITEMS
+                )
+            index = DedupIndex()
+            for article_id, url_, content_hash, simhash in keys:
+                index.add(article_id, url=url_, content_hash=content_hash, simhash=simhash)
+            del keys
+            held.append(index)
+        lines.append(f"    ({len(index):,} articles' keys)")
+
+        from db import chats as chats_db  # noqa: PLC0415
+        from db import search as search_db  # noqa: PLC0415
+        from summaries.rules import parse_rule  # noqa: PLC0415
+
+        with step("6 searches, the /latest page (database caches)", lines):
+            async with sessions() as session:
+                anchor = await chats_db.newest_article_id(session)
+                for query in ("graphene", "neural networks", "model", "量子", "climate -model"):
+                    rule = parse_rule(query)
+                    await search_db.search_articles(
+                        session, rule.include_terms, rule.exclude_terms, limit=11, max_id=anchor
+                    )
+                await chats_db.recent_articles(session, limit=10)
+    finally:
+        await engine.dispose()
+    return held
+
+
+def breakdown(url: str) -> None:
+    """The main process's memory, step by step, in this (fresh) process."""
+    import gc  # noqa: PLC0415
+    import tracemalloc  # noqa: PLC0415
+
+    lines = [f"  bare interpreter                                           RSS {rss_mib():7.1f} MiB"]
+    before = rss_mib()
+    # What sciforum run's main process imports (bot.app through run_bot, the ingest stack
+    # through open_context).
+    import bot.app  # noqa: F401, PLC0415
+    import bot.context  # noqa: F401, PLC0415
+    import bot.ingest  # noqa: F401, PLC0415
+    import bot.runner  # noqa: F401, PLC0415
+
+    gc.collect()
+    lines.append(f"  {'importing the app (not traced)':<58} RSS {rss_mib() - before:+7.1f} MiB")
+    tracemalloc.start()
+    held = asyncio.run(breakdown_steps(url, lines))
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot()
+    by_package: dict[str, int] = {}
+    for stat in snapshot.statistics("filename"):
+        name = package_of(stat.traceback[0].filename)
+        by_package[name] = by_package.get(name, 0) + stat.size
+    lines.append(f"  total RSS {rss_mib():.1f} MiB; Python objects alive, by where allocated:")
+    for name, size in sorted(by_package.items(), key=lambda item: -item[1])[:8]:
+        lines.append(f"    {size / 2**20:7.1f} MiB  {name}")
+    print("\n".join(lines), flush=True)
+    del held
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run(args: argparse.Namespace, url: str, folder: Path) -> None:
+    figures, notes = measure(args, url, folder)
+    show(figures, notes, args)
+    print("\nwhere the main process's memory goes (a fresh process, same database):", flush=True)
+    subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--breakdown", url],
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chats", type=int, default=100_000)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--feeds", type=int, default=50, help="burst feeds")
+    parser.add_argument("--entries", type=int, default=20, help="new entries per burst feed")
+    parser.add_argument("--idle", type=float, default=15.0, help="seconds idle after warm-up")
+    parser.add_argument("--settle", type=float, default=30.0, help="seconds after the burst")
+    parser.add_argument("--burst-seconds", type=float, default=1800.0, help="give up after")
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--keep", action="store_true", help="keep the database and the log")
+    parser.add_argument("--breakdown", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.breakdown:
+        breakdown(args.breakdown)
+        return
+    print(
+        f"{args.engine}: {args.chats:,} chats, {args.articles:,} articles; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    folder = Path(tempfile.mkdtemp(prefix="scale-bench-"))
+    try:
+        if args.engine == "sqlite":
+            run(args, f"sqlite:///{folder / 'scale.db'}", folder)
+            return
+        from tests.pg import start_postgres  # noqa: PLC0415
+
+        server = start_postgres()
+        try:
+            run(args, server.create_database("scale"), folder)
+        finally:
+            server.stop()
+    finally:
+        if args.keep:
+            print(f"(the run's log and database: {folder})")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
