@@ -26,7 +26,7 @@ Then, in a fresh process on the same database, the main process's memory step by
 and tracemalloc): importing the app, building the subscription index, loading the dedup
 index, a few searches (SQLite's page cache), and the largest allocations by package.
 
-    .venv/bin/python benchmarks/scale.py                                  # 100k chats, 100k articles
+    .venv/bin/python benchmarks/scale.py                    # 100k chats and articles, ~20 min
     .venv/bin/python benchmarks/scale.py --chats 10000 --articles 10000   # a quick look
     .venv/bin/python benchmarks/scale.py --engine postgresql
 """
@@ -60,6 +60,12 @@ sys.path.insert(0, str(ROOT))
 
 GOAL_MB = 600
 WARM_ENTRIES = 20
+# The figures' columns: the last sample of each phase but the burst's, the burst's peak.
+PHASES = ("start", "idle", "commands", "peak, burst", "settled")
+# What a user asks of a running bot, a Chinese search among them (``/search`` segments its
+# Chinese words with jieba in the bot's process); each waits for its answer.
+COMMANDS = ("/latest", "/search graphene", "/search 量子", "/settings")
+ASKER = 1  # a subscribed private chat of routing.py's seeding
 
 
 # --------------------------------------------------------------------------- seeding
@@ -112,7 +118,9 @@ def seed_articles(url: str, count: int, seed: int) -> int:
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":  # ids were given: move the sequence past them
             connection.execute(
-                sa.text("SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles")
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles"
+                )
             )
         last = connection.execute(sa.text("SELECT coalesce(max(id), 0) FROM articles")).scalar_one()
     engine.dispose()
@@ -160,7 +168,7 @@ class Sampler:
             return "main"
         try:
             line = " ".join(process.cmdline())
-        except Exception:  # noqa: BLE001 - gone meanwhile
+        except Exception:
             return "child"
         if "resource_tracker" in line:
             return "resource tracker"
@@ -204,10 +212,10 @@ class Sampler:
 
 @dataclass
 class Figures:
-    """Per process label: MiB at start, idle, peak during the burst, settled; and totals."""
+    """Per process label, MiB in each phase (``PHASES``); and the sums."""
 
     rows: dict[str, list[float | None]] = field(default_factory=dict)
-    totals: list[float | None] = field(default_factory=lambda: [None] * 4)
+    totals: list[float | None] = field(default_factory=lambda: [None] * len(PHASES))
 
 
 def by_label(sampler: Sampler, sizes: dict[int, int]) -> dict[str, float]:
@@ -222,8 +230,8 @@ def by_label(sampler: Sampler, sizes: dict[int, int]) -> dict[str, float]:
 
 
 def summarise(sampler: Sampler, phases: list[tuple[float, float, bool]]) -> Figures:
-    """``phases``: (start, end, peak?) for start, idle, burst, settled: the last sample of a
-    phase, or its peak (per process, and the peak of the sum)."""
+    """``phases``: (start, end, peak?) of each of ``PHASES``: the last sample of a phase, or
+    its peak (per process, and the peak of the sum)."""
     figures = Figures()
     for i, (start, end, peak) in enumerate(phases):
         window = sampler.between(start, end)
@@ -240,7 +248,7 @@ def summarise(sampler: Sampler, phases: list[tuple[float, float, bool]]) -> Figu
             values = by_label(sampler, window[-1])
             total = sum(values.values())
         for name, mib in values.items():
-            figures.rows.setdefault(name, [None] * 4)[i] = mib
+            figures.rows.setdefault(name, [None] * len(PHASES))[i] = mib
         figures.totals[i] = total
     return figures
 
@@ -350,8 +358,10 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, 
             began = sampler.mark()
             waited = wait_for(
                 "the first pass",
-                lambda: scalar(url, "SELECT count(*) FROM feeds WHERE last_checked IS NOT NULL")
-                >= len(feed_urls),
+                lambda: (
+                    scalar(url, "SELECT count(*) FROM feeds WHERE last_checked IS NOT NULL")
+                    >= len(feed_urls)
+                ),
                 600,
                 process,
             )
@@ -364,11 +374,14 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, 
             make_due(url, feed_urls[-1:])
             waited = wait_for(
                 "the warm-up",
-                lambda: scalar(
-                    url, "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
-                    id=last,
-                )
-                >= WARM_ENTRIES,
+                lambda: (
+                    scalar(
+                        url,
+                        "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
+                        id=last,
+                    )
+                    >= WARM_ENTRIES
+                ),
                 600,
                 process,
             )
@@ -378,25 +391,41 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, 
             time.sleep(args.idle)
             phases.append((idle_from, sampler.mark(), False))
 
+            asked_from = sampler.mark()
+            for command in COMMANDS:
+                before = len(fake.messages(ASKER))
+                fake.user_sends(ASKER, command)
+                fake.wait_for_messages(ASKER, before + 1, timeout=60)
+            time.sleep(5)
+            phases.append((asked_from, sampler.mark(), False))
+            print(f"  asked {', '.join(COMMANDS)}: answered", flush=True)
+
             burst = args.feeds * args.entries
             publish(server, "publish", range(args.feeds))
             burst_from = sampler.mark()
             make_due(url, feed_urls[:-1])
             waited = wait_for(
                 "the burst",
-                lambda: scalar(
-                    url, "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
-                    id=last,
-                )
-                >= burst,
+                lambda: (
+                    scalar(
+                        url,
+                        "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
+                        id=last,
+                    )
+                    >= burst
+                ),
                 args.burst_seconds,
                 process,
             )
             stored = scalar(url, "SELECT count(*) FROM articles WHERE id > :id", id=last)
             routed = scalar(
-                url, "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL", id=last
+                url,
+                "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
+                id=last,
             )
-            matches = scalar(url, "SELECT count(*) FROM chat_articles WHERE article_id > :id", id=last)
+            matches = scalar(
+                url, "SELECT count(*) FROM chat_articles WHERE article_id > :id", id=last
+            )
             burst_to = sampler.mark()
             notes["burst"] = (waited, stored, routed, matches)
             print(
@@ -429,14 +458,12 @@ def show(figures: Figures, notes: dict[str, Any], args: argparse.Namespace) -> N
         f"\nRSS in MiB, sciforum run --role all (defaults), {args.chats:,} chats, "
         f"{args.articles:,} articles, burst of {args.feeds * args.entries:,}"
     )
-    print(f"| {'process':<18} | {'start':>6} | {'idle':>6} | {'peak, burst':>11} | {'settled':>7} |")
-    print(f"|{'-' * 20}|{'-' * 8}|{'-' * 8}|{'-' * 13}|{'-' * 9}|")
-    for name, (start, idle, peak, settled) in sorted(
-        figures.rows.items(), key=lambda item: (item[0] != "main", item[0])
-    ):
-        print(f"| {name:<18} | {mib(start):>6} | {mib(idle):>6} | {mib(peak):>11} | {mib(settled):>7} |")
-    start, idle, peak, settled = figures.totals
-    print(f"| {'all processes':<18} | {mib(start):>6} | {mib(idle):>6} | {mib(peak):>11} | {mib(settled):>7} |")
+    print("| process | " + " | ".join(PHASES) + " |")
+    print("|---|" + "---:|" * len(PHASES))
+    for name, values in sorted(figures.rows.items(), key=lambda item: (item[0] != "main", item[0])):
+        print(f"| {name} | " + " | ".join(mib(v) for v in values) + " |")
+    print("| all processes | " + " | ".join(mib(v) for v in figures.totals) + " |")
+    peak, settled = figures.totals[-2:]
     goal = GOAL_MB * 10**6 / 2**20
     verdict = "met" if (peak or 0) <= goal and (settled or 0) <= goal else "MISSED"
     print(f"goal <= {GOAL_MB} MB ({goal:.0f} MiB) all processes, peak and settled: {verdict}")
@@ -452,6 +479,7 @@ def show(figures: Figures, notes: dict[str, Any], args: argparse.Namespace) -> N
 
 
 def rss_mib() -> float:
+    """This process's resident memory now."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -469,20 +497,28 @@ def package_of(filename: str) -> str:
     return "stdlib" if "python3" in str(path) else path.name
 
 
-@contextlib.contextmanager
-def step(name: str, lines: list[str]) -> Iterator[None]:
-    import gc  # noqa: PLC0415
-    import tracemalloc  # noqa: PLC0415
+@dataclass
+class Steps:
+    """What each step added: RSS (MiB) and, when traced, Python objects (MiB)."""
 
-    gc.collect()
-    rss, traced = rss_mib(), tracemalloc.get_traced_memory()[0]
-    yield
-    gc.collect()
-    grown = (tracemalloc.get_traced_memory()[0] - traced) / 2**20
-    lines.append(f"  {name:<58} RSS {rss_mib() - rss:+7.1f} MiB  Python objects {grown:+7.1f} MiB")
+    traced: bool
+    added: list[tuple[str, float, float | None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        import gc  # noqa: PLC0415
+        import tracemalloc  # noqa: PLC0415
+
+        gc.collect()
+        rss, traced = rss_mib(), tracemalloc.get_traced_memory()[0]
+        yield
+        gc.collect()
+        grown = (tracemalloc.get_traced_memory()[0] - traced) / 2**20
+        self.added.append((name, rss_mib() - rss, grown if self.traced else None))
 
 
-async def breakdown_steps(url: str, lines: list[str]) -> Any:
+async def breakdown_steps(url: str, steps: Steps) -> Any:
     from db.engine import create_engine, session_factory  # noqa: PLC0415
 
     engine = create_engine(url)
@@ -493,75 +529,112 @@ async def breakdown_steps(url: str, lines: list[str]) -> Any:
             from bot.subscribers import subscribers  # noqa: PLC0415
 
             subs = subscribers(sessions)
-            with step("subscription index (rows loaded, index built)", lines):
+            with steps.step("subscription index (rows loaded, index built)"):
                 async with sessions() as session, subs.lock:
                     held.append(await subs.current(session))
         except (ImportError, AttributeError, TypeError) as exc:
-            lines.append(f"  subscription index: not measured in this version ({exc})")
+            steps.notes.append(f"subscription index: not measured in this version ({exc})")
 
         from bot.ingest import DEDUP_WINDOW  # noqa: PLC0415
         from db import articles  # noqa: PLC0415
         from summaries.dedup import MAX_ITEMS, DedupIndex  # noqa: PLC0415
 
-        with step(f"dedup index (newest {MAX_ITEMS:,} of the last {DEDUP_WINDOW.days} days)", lines):
+        index = DedupIndex()
+        with steps.step(f"dedup index (newest {MAX_ITEMS:,} of the last {DEDUP_WINDOW.days} days)"):
             async with sessions() as session:
                 keys = await articles.recent_article_keys(
                     session, since=datetime.now(UTC) - DEDUP_WINDOW, limit=MAX_ITEMS
                 )
-            index = DedupIndex()
             for article_id, url_, content_hash, simhash in keys:
                 index.add(article_id, url=url_, content_hash=content_hash, simhash=simhash)
             del keys
             held.append(index)
-        lines.append(f"    ({len(index):,} articles' keys)")
+        steps.notes.append(f"the dedup index holds {len(index):,} articles' keys")
 
         from db import chats as chats_db  # noqa: PLC0415
         from db import search as search_db  # noqa: PLC0415
         from summaries.rules import parse_rule  # noqa: PLC0415
 
-        with step("6 searches, the /latest page (database caches)", lines):
+        async def search(queries: tuple[str, ...]) -> None:
             async with sessions() as session:
                 anchor = await chats_db.newest_article_id(session)
-                for query in ("graphene", "neural networks", "model", "量子", "climate -model"):
+                for query in queries:
                     rule = parse_rule(query)
                     await search_db.search_articles(
                         session, rule.include_terms, rule.exclude_terms, limit=11, max_id=anchor
                     )
                 await chats_db.recent_articles(session, limit=10)
+
+        with steps.step("4 English searches, /latest's page (database caches)"):
+            await search(("graphene", "neural networks", "model", "climate -model"))
+        with steps.step("a Chinese search (/search 量子)"):
+            await search(("量子",))
     finally:
         await engine.dispose()
     return held
 
 
-def breakdown(url: str) -> None:
-    """The main process's memory, step by step, in this (fresh) process."""
+def breakdown(url: str, *, traced: bool) -> None:
+    """The main process's memory step by step, in this (fresh) process; printed as JSON.
+    Traced (tracemalloc): what each step's Python objects hold and where the live ones were
+    allocated; the RSS figures are those of an untraced run (tracing costs memory)."""
     import gc  # noqa: PLC0415
+    import json  # noqa: PLC0415
     import tracemalloc  # noqa: PLC0415
 
-    lines = [f"  bare interpreter                                           RSS {rss_mib():7.1f} MiB"]
-    before = rss_mib()
-    # What sciforum run's main process imports (bot.app through run_bot, the ingest stack
-    # through open_context).
-    import bot.app  # noqa: F401, PLC0415
-    import bot.context  # noqa: F401, PLC0415
-    import bot.ingest  # noqa: F401, PLC0415
-    import bot.runner  # noqa: F401, PLC0415
-
+    steps = Steps(traced)
+    steps.added.append(("bare interpreter", rss_mib(), None))
+    with steps.step("importing the app as sciforum run does"):
+        # bot.app through run_bot, the ingest stack through open_context.
+        import bot.app  # noqa: PLC0415
+        import bot.context  # noqa: PLC0415
+        import bot.ingest  # noqa: PLC0415
+        import bot.runner  # noqa: F401, PLC0415
+    if traced:
+        tracemalloc.start()
+    held = asyncio.run(breakdown_steps(url, steps))
     gc.collect()
-    lines.append(f"  {'importing the app (not traced)':<58} RSS {rss_mib() - before:+7.1f} MiB")
-    tracemalloc.start()
-    held = asyncio.run(breakdown_steps(url, lines))
-    gc.collect()
-    snapshot = tracemalloc.take_snapshot()
     by_package: dict[str, int] = {}
-    for stat in snapshot.statistics("filename"):
-        name = package_of(stat.traceback[0].filename)
-        by_package[name] = by_package.get(name, 0) + stat.size
-    lines.append(f"  total RSS {rss_mib():.1f} MiB; Python objects alive, by where allocated:")
-    for name, size in sorted(by_package.items(), key=lambda item: -item[1])[:8]:
-        lines.append(f"    {size / 2**20:7.1f} MiB  {name}")
-    print("\n".join(lines), flush=True)
+    if traced:
+        for stat in tracemalloc.take_snapshot().statistics("filename"):
+            name = package_of(stat.traceback[0].filename)
+            by_package[name] = by_package.get(name, 0) + stat.size
+    top = sorted(by_package.items(), key=lambda item: -item[1])[:8]
+    print(json.dumps({"added": steps.added, "notes": steps.notes, "rss": rss_mib(), "top": top}))
     del held
+
+
+def show_breakdown(url: str) -> None:
+    import json  # noqa: PLC0415
+
+    found = []
+    for traced in (False, True):
+        command = [sys.executable, str(Path(__file__).resolve()), "--breakdown", url]
+        done = subprocess.run(
+            [*command, *(["--traced"] if traced else [])],
+            check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        if done.returncode:
+            print(done.stderr[-2000:])
+            return
+        found.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    plain, traced_run = found
+    objects = {name: grown for name, _, grown in traced_run["added"]}
+    print(f"  {'step':<56} {'RSS':>9} {'Python objects':>15}")
+    for name, rss, _ in plain["added"]:
+        grown = objects.get(name)
+        size = f"{rss:8.1f}" if name == "bare interpreter" else f"{rss:+8.1f}"
+        shown = "" if grown is None else f"{grown:+10.1f} MiB"
+        print(f"  {name:<56} {size} MiB {shown:>15}")
+    print(f"  {'total':<56} {plain['rss']:8.1f} MiB")
+    for note in plain["notes"]:
+        print(f"  ({note})")
+    print("  Python objects alive at the end (traced run), by where they were allocated:")
+    for name, size in traced_run["top"]:
+        print(f"    {size / 2**20:7.1f} MiB  {name}")
 
 
 # --------------------------------------------------------------------------- main
@@ -571,11 +644,7 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     figures, notes = measure(args, url, folder)
     show(figures, notes, args)
     print("\nwhere the main process's memory goes (a fresh process, same database):", flush=True)
-    subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--breakdown", url],
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    show_breakdown(url)
 
 
 def main() -> None:
@@ -592,10 +661,17 @@ def main() -> None:
     parser.add_argument("--burst-seconds", type=float, default=1800.0, help="give up after")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the database and the log")
+    parser.add_argument(
+        "--breakdown-of", metavar="URL", help="only the main process's breakdown, on a database"
+    )
     parser.add_argument("--breakdown", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.breakdown:
-        breakdown(args.breakdown)
+        breakdown(args.breakdown, traced=args.traced)
+        return
+    if args.breakdown_of:
+        show_breakdown(args.breakdown_of)
         return
     print(
         f"{args.engine}: {args.chats:,} chats, {args.articles:,} articles; load average "
