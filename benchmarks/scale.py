@@ -266,6 +266,21 @@ def scalar(url: str, sql: str, **params: Any) -> int:
         engine.dispose()
 
 
+def database_files(url: str) -> str:
+    """The SQLite file's size and its write-ahead log's (which a checkpoint that never
+    completes lets grow without bound); nothing for PostgreSQL."""
+    from db.engine import sqlite_file  # noqa: PLC0415
+
+    path = sqlite_file(url)
+    if path is None:
+        return "PostgreSQL"
+    sizes = {}
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            sizes[suffix] = (path.parent / (path.name + suffix)).stat().st_size / 2**20
+    return "SQLite files: " + ", ".join(f"{path.name}{k} {v:,.0f} MiB" for k, v in sizes.items())
+
+
 def make_due(url: str, feed_urls: list[str]) -> None:
     """The feeds are due now: the ingest job (every 30 s by default) polls them next."""
     import sqlalchemy as sa  # noqa: PLC0415
@@ -303,7 +318,9 @@ def publish(server: Connection, what: str, numbers: range) -> None:
     server.recv()
 
 
-def start_app(url: str, fake: Any, folder: Path, feeds_file: Path) -> subprocess.Popen[bytes]:
+def start_app(
+    url: str, fake: Any, folder: Path, feeds_file: Path, extra: list[str]
+) -> subprocess.Popen[bytes]:
     # Only what this run needs; every other setting at its default (none taken from the
     # environment or a .env: the working directory is the run's own folder).
     env = {
@@ -319,6 +336,7 @@ def start_app(url: str, fake: Any, folder: Path, feeds_file: Path) -> subprocess
         HTTP_ALLOW_PRIVATE="true",
         PYTHONPATH=str(ROOT),
     )
+    env.update(item.split("=", 1) for item in extra)
     with (folder / "run.log").open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-c", "from bot.cli import main; main()", "run"],
@@ -351,7 +369,7 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, 
         last = seed(url, args.chats, args.articles, args.seed)
         notes["load before"] = os.getloadavg()
         fake = FakeTelegram(enforce_limits=True, limits=Limits()).start()
-        process = start_app(url, fake, folder, feeds_file)
+        process = start_app(url, fake, folder, feeds_file, args.env)
         sampler = Sampler(process.pid, excluded={server_pid}).start()
         phases: list[tuple[float, float, bool]] = []
         try:
@@ -428,6 +446,7 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, 
             )
             burst_to = sampler.mark()
             notes["burst"] = (waited, stored, routed, matches)
+            print(f"  {database_files(url)}", flush=True)
             print(
                 f"  burst: {stored:,} stored, {routed:,} routed ({matches:,} chat matches) in "
                 f"{waited:.0f} s (from the feeds made due; the ingest job runs every 30 s)",
@@ -661,6 +680,9 @@ def main() -> None:
     parser.add_argument("--burst-seconds", type=float, default=1800.0, help="give up after")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the database and the log")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="set for sciforum run"
+    )
     parser.add_argument(
         "--breakdown-of", metavar="URL", help="only the main process's breakdown, on a database"
     )
