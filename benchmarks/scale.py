@@ -410,13 +410,19 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, 
             phases.append((idle_from, sampler.mark(), False))
 
             asked_from = sampler.mark()
+            answers = []
             for command in COMMANDS:
                 before = len(fake.messages(ASKER))
+                sent = time.monotonic()
                 fake.user_sends(ASKER, command)
-                fake.wait_for_messages(ASKER, before + 1, timeout=60)
+                try:
+                    fake.wait_for_messages(ASKER, before + 1, timeout=120)
+                    answers.append(f"{command} {time.monotonic() - sent:.1f} s")
+                except TimeoutError:
+                    answers.append(f"{command} no answer in 120 s")
             time.sleep(5)
             phases.append((asked_from, sampler.mark(), False))
-            print(f"  asked {', '.join(COMMANDS)}: answered", flush=True)
+            print(f"  asked: {', '.join(answers)}", flush=True)
 
             burst = args.feeds * args.entries
             publish(server, "publish", range(args.feeds))
