@@ -19,16 +19,20 @@ tracker) and summed, sampled every 0.2 s from /proc through psutil:
 - start: after the first pass over the (empty) feeds;
 - idle: after a warm-up feed's 20 articles are ingested and routed (the worker started,
   the subscription index and the dedup index built, as in a bot that has been running);
-- burst: peak while ``--feeds`` x ``--entries`` new articles are ingested and routed;
-- settled: ``--settle`` seconds after the last of them is routed.
+- commands: after a subscribed user's ``COMMANDS`` are answered (a Chinese search among
+  them: jieba's dictionary is loaded where the query is segmented);
+- burst: peak while ``--feeds`` x ``--entries`` new articles are ingested and routed (cut
+  after ``--burst-seconds``; the SQLite files' sizes are printed then);
+- settled: ``--settle`` seconds after the last of them is routed, or the cut.
 
 Then, in a fresh process on the same database, the main process's memory step by step (RSS
-and tracemalloc): importing the app, building the subscription index, loading the dedup
-index, a few searches (SQLite's page cache), and the largest allocations by package.
+from one run, Python objects from a second under tracemalloc): importing the app, building
+the subscription index, loading the dedup index, searches, and the live objects by package.
 
-    .venv/bin/python benchmarks/scale.py                    # 100k chats and articles, ~20 min
+    .venv/bin/python benchmarks/scale.py --burst-seconds 1200   # 100k chats and articles, ~35 min
     .venv/bin/python benchmarks/scale.py --chats 10000 --articles 10000   # a quick look
     .venv/bin/python benchmarks/scale.py --engine postgresql
+    .venv/bin/python benchmarks/scale.py --breakdown-of sqlite:///data/x.db   # the breakdown alone
 """
 
 from __future__ import annotations
