@@ -45,7 +45,7 @@ from bot.errors import JobTimeout, PoolStopped, WorkerCrashed
 from bot.passlines import pass_lines
 from bot.routing import fan_out_below, route_pending
 from bot.workers import WorkerPool
-from db import articles, leases, queries
+from db import articles, leases, queries, wal
 from db.articles import ArticleDraft
 from db.engine import reading, session_capacity, transaction
 from db.errors import StorageConflict, StorageError, StorageRefused, StorageUnavailable
@@ -930,6 +930,7 @@ class Ingestor:
                 # Routing writes: it is the one writer meanwhile (SQLite has one).
                 async with self._write_lock, self._db_gate:
                     routed = await route_pending(self._sessions, now=now, rows=ROUTE_ROWS)
+                    await wal.truncate_log(self._sessions)
             except StorageError as exc:
                 if report is not None:
                     report.storage_errors += 1

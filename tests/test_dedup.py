@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
+from simhash import Simhash, SimhashIndex
 
-from summaries.dedup import DedupIndex, simhash_of, to_signed, to_unsigned
+from summaries.dedup import (
+    MAX_DISTANCE,
+    DedupIndex,
+    NearIndex,
+    simhash_of,
+    to_signed,
+    to_unsigned,
+)
 from tests.conftest import FIXTURES
 
 SEEDS = sorted((FIXTURES / "seeds").glob("*.txt"))
@@ -70,3 +79,35 @@ def test_the_index_forgets_its_oldest_articles_beyond_its_bound() -> None:
         assert index.find(url=f"https://a.example/{i}", content_hash="x", simhash=None) == i
         assert index.find(url=None, content_hash=f"h{i}", simhash=None) == i
         assert index.find(url=None, content_hash="other", simhash=simhash_of(_text(i))) == i
+
+
+def _flipped(value: int, bits: int, rng: random.Random) -> int:
+    for bit in rng.sample(range(64), bits):
+        value ^= 1 << bit
+    return value
+
+
+@pytest.mark.parametrize("distance", range(10))
+def test_the_near_index_finds_what_simhash_index_finds(distance: int) -> None:
+    rng = random.Random(distance)
+    stored = {i: rng.getrandbits(64) for i in range(1, 300)}
+    ours, theirs = NearIndex(), SimhashIndex([], k=MAX_DISTANCE)
+    for article_id, value in stored.items():
+        ours.add(article_id, value)
+        theirs.add(str(article_id), Simhash(value))
+    for article_id, value in stored.items():
+        probe = _flipped(value, distance, rng)
+        found = ours.near(probe)
+        assert found == {int(i) for i in theirs.get_near_dups(Simhash(probe))}
+        assert (article_id in found) == (distance <= MAX_DISTANCE)
+
+
+def test_a_deleted_article_is_no_longer_near() -> None:
+    index = NearIndex()
+    index.add(1, 0xABCDEF)
+    index.add(2, 0xABCDEF ^ 1)
+    index.delete(1)
+    index.delete(3)  # never added: nothing happens
+    assert index.near(0xABCDEF) == {2}
+    index.delete(2)
+    assert index.near(0xABCDEF) == set()
