@@ -1,7 +1,6 @@
 """SQLModel tables: feeds, articles and which feeds carried each article; chats, their
-subscriptions, own feeds, searches and routed articles; broadcasts and the outbox.
-subscriptions, searches and matches; broadcasts and the outbox; the running processes'
-heartbeats.
+subscriptions, own feeds, searches and routed articles; broadcasts and the outbox; the
+running processes' heartbeats.
 
 Times are stored as naive UTC (SQLite has no time zones) and always handed out as
 aware UTC datetimes by ``UTCDateTime``.
