@@ -270,6 +270,25 @@ def scalar(url: str, sql: str, **params: Any) -> int:
         engine.dispose()
 
 
+def route_matches(url: str, *, after: int) -> int:
+    """The (chat, article) matches of the routes of articles after ``after``: one route row
+    an article holds its chats' slots as bitmaps (db.routes)."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from db.engine import create_sync_engine  # noqa: PLC0415
+    from db.routes import decode  # noqa: PLC0415
+
+    engine = create_sync_engine(url, connect_timeout=30)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT instant, digest FROM routes WHERE article_id > :id"), {"id": after}
+            )
+            return sum(len(decode(instant)) + len(decode(digest)) for instant, digest in rows)
+    finally:
+        engine.dispose()
+
+
 def database_files(url: str) -> str:
     """The SQLite file's size and its write-ahead log's (which a checkpoint that never
     completes lets grow without bound); nothing for PostgreSQL."""
@@ -451,9 +470,7 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[Figures, 
                 "SELECT count(*) FROM articles WHERE id > :id AND routed_at IS NOT NULL",
                 id=last,
             )
-            matches = scalar(
-                url, "SELECT count(*) FROM chat_articles WHERE article_id > :id", id=last
-            )
+            matches = route_matches(url, after=last)
             burst_to = sampler.mark()
             notes["burst"] = (waited, stored, routed, matches)
             print(f"  {database_files(url)}", flush=True)
