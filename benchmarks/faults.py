@@ -414,12 +414,22 @@ def delivered(fake: FakeTelegram) -> Counter[tuple[int, str]]:
     return found
 
 
-def quiet(url: str, fake: FakeTelegram, *, timeout: float) -> None:
-    """Until every feed entry is stored and routed and the outbox is empty."""
+def quiet(url: str, fake: FakeTelegram, *, timeout: float, since: datetime) -> None:
+    """Until every feed has been checked since ``since`` (the run's start: its entries are
+    stored), everything is routed and the outbox is empty."""
     deadline = time.monotonic() + timeout
     last = -1
+    # Stored as naive UTC (db.models.UTCDateTime); a literal both engines compare.
+    started = since.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
     while time.monotonic() < deadline:
         time.sleep(2)
+        unchecked = scalar(
+            url,
+            "SELECT count(*) FROM feeds WHERE enabled AND "
+            f"(last_checked IS NULL OR last_checked < '{started}')",
+        )
+        if unchecked:
+            continue
         pending = scalar(url, "SELECT count(*) FROM deliveries WHERE status = 'pending'")
         # Routed instant matches not written as rows yet (bot.routing.fan_out) wait too.
         pending += scalar(url, "SELECT coalesce(sum(instant_count - fanned), 0) FROM routes")
@@ -443,13 +453,23 @@ def kill_nine(url: str, server: FeedServer, fake: FakeTelegram, tmp: Path, kills
             server.add(
                 f"/f{f}/feed.xml", feed_body(f, entries, pages=True), etag=f'"{f}-{entries}"'
             )
+        started = datetime.now(UTC)
         process = run_bot(url, fake, tmp, log)
         if kill == kills:
-            quiet(url, fake, timeout=300)
+            quiet(url, fake, timeout=300, since=started)
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=120)
             break
-        moment = rng.uniform(1.5, 9.0)
+        # The kill lands mid-pass: a moment after the run stores its first article (the
+        # worker's start-up alone takes seconds, so a clock from the start often killed
+        # the run before it stored anything).
+        before = scalar(url, "SELECT count(*) FROM articles")
+        waited = time.monotonic() + 120
+        while scalar(url, "SELECT count(*) FROM articles") == before:
+            if time.monotonic() > waited:
+                break
+            time.sleep(0.05)
+        moment = rng.uniform(0.0, 3.0)
         moments.append(moment)
         time.sleep(moment)
         os.kill(process.pid, signal.SIGKILL)
@@ -466,7 +486,8 @@ def kill_nine(url: str, server: FeedServer, fake: FakeTelegram, tmp: Path, kills
     sent = scalar(url, "SELECT count(*) FROM deliveries WHERE status = 'sent'")
     rows = scalar(url, "SELECT count(*) FROM deliveries")
     happened = (
-        f"{kills} × kill -9 at {', '.join(f'{m:.1f}' for m in moments)} s, restart each time: "
+        f"{kills} × kill -9 {', '.join(f'{m:.1f}' for m in moments)} s after the run's first "
+        "stored article, restart each time: "
         f"{stored} articles stored, {len(expected)} matched (chat, article) pairs, "
         f"{len(expected) - len(lost)} delivered, {duplicates} delivered twice (send in "
         f"flight at the kill); outbox rows sent {sent} of {rows}; {charged} feeds charged an "
@@ -493,8 +514,9 @@ def group_sigterm(url: str, server: FeedServer, fake: FakeTelegram, tmp: Path) -
     charged = scalar(url, "SELECT count(*) FROM feeds WHERE total_errors > 0")
     broken = output.count("BrokenProcessPool")
     tracebacks = output.count("Traceback")
+    started = datetime.now(UTC)
     process = run_bot(url, fake, tmp, log)
-    quiet(url, fake, timeout=180)
+    quiet(url, fake, timeout=180, since=started)
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=120)
     lost = matched_pairs(url) - set(delivered(fake))
