@@ -30,7 +30,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Feed
-from db.queries import FeedRow, feed_row
+from db.queries import FeedRow
 
 # Ids per IN (...) list: well under every backend's bound-parameter limit.
 IN_CHUNK = 500
@@ -112,15 +112,43 @@ async def claim_feeds(
     """Lease up to ``limit`` (None: every) enabled feeds that are due (every enabled one
     with ``include_all``) and claimable, oldest next check first, to ``owner`` until
     ``now + lease``. The caller commits: the rows stay locked until then."""
-    query = select(Feed).where(col(Feed.enabled).is_(True), claimable_clause(now))
+    # The columns a poll needs as plain rows, not ORM objects: an all-304 pass claims
+    # 10,000 feeds, and building (and tracking) a Feed each was a visible part of its CPU.
+    t = SQLModel.metadata.tables["feeds"]
+    query = sa.select(
+        t.c.id,
+        t.c.url,
+        t.c.etag,
+        t.c.last_modified,
+        t.c.ttl_seconds,
+        t.c.consecutive_errors,
+        t.c.last_success,
+        t.c.title,
+        t.c.site_url,
+        t.c.topics,
+        t.c.lease_owner,
+        t.c.lease_until,
+    ).where(t.c.enabled.is_(True), claimable_clause(now))
     if not include_all:
-        query = query.where(sa.or_(col(Feed.next_check).is_(None), col(Feed.next_check) <= now))
-    query = query.order_by(col(Feed.next_check), col(Feed.id)).limit(limit)
-    feeds = (await session.exec(query.with_for_update(skip_locked=True))).all()
+        query = query.where(sa.or_(t.c.next_check.is_(None), t.c.next_check <= now))
+    query = query.order_by(t.c.next_check, t.c.id).limit(limit)
+    connection = await session.connection()
+    found = (await connection.execute(query.with_for_update(skip_locked=True))).all()
     rows = [
-        feed_row(f)
-        for f in feeds
-        if is_claimable(lease_state(f.lease_owner, f.lease_until, me=owner, now=now))
+        FeedRow(
+            id=r.id,
+            url=r.url,
+            etag=r.etag,
+            last_modified=r.last_modified,
+            ttl_seconds=r.ttl_seconds,
+            consecutive_errors=r.consecutive_errors,
+            last_success=r.last_success,
+            title=r.title,
+            site_url=r.site_url,
+            topics=tuple(r.topics or ()),
+        )
+        for r in found
+        if is_claimable(lease_state(r.lease_owner, r.lease_until, me=owner, now=now))
     ]
     await _set_lease(session, [r.id for r in rows], owner=owner, until=now + lease)
     return rows

@@ -1,4 +1,5 @@
-"""Scheduling decisions for feed polling: when to check next, when to give up (pure; take ``now``).
+"""Scheduling decisions for feed polling: when to check next, when to give up, in what
+order a pass polls (pure; take ``now``).
 
 Policy:
 
@@ -13,7 +14,10 @@ Policy:
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 DEFAULT_MAX_INTERVAL = 86400.0  # one day
 _PERMANENT_STATUSES = frozenset({410})
@@ -81,3 +85,23 @@ def should_disable(
 ) -> bool:
     """Stop polling after ``max_errors`` errors in a row, or at once on a permanent failure."""
     return consecutive_errors >= max_errors or is_permanent_failure(last_status)
+
+
+def host_turns(urls: Sequence[str]) -> list[int]:
+    """The indexes of ``urls`` in polling order: hosts take turns (the first URL of each
+    host, then the second of each, ...), each host's URLs keeping their order. A pass polls
+    a bounded number of feeds at once, and the fetcher lets only a few of them at one host:
+    a run of one host's feeds would leave the others waiting behind it."""
+    by_host: dict[str, list[int]] = {}
+    for index, url in enumerate(urls):
+        by_host.setdefault(_host_of(url), []).append(index)
+    if len(by_host) == 1:
+        return list(range(len(urls)))
+    return [i for turn in itertools.zip_longest(*by_host.values()) for i in turn if i is not None]
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a malformed address: the fetcher refuses it, its host is no one's
+        return ""

@@ -8,6 +8,7 @@ import pytest
 
 from summaries.schedule import (
     check_delay,
+    host_turns,
     is_permanent_failure,
     next_check,
     should_disable,
@@ -119,3 +120,18 @@ def test_should_disable(
 )
 def test_is_permanent_failure(status: int | None, expected: bool) -> None:
     assert is_permanent_failure(status) is expected
+
+
+@pytest.mark.parametrize(
+    ("urls", "expected"),
+    [
+        ([], []),
+        (["http://a/1", "http://a/2", "http://a/3"], [0, 1, 2]),
+        (["http://a/1", "http://a/2", "http://b/1", "http://a/3"], [0, 2, 1, 3]),
+        (["http://A/1", "http://a:80/2", "http://b/1"], [0, 2, 1]),
+        (["http://[::1/x", "http://a/1", "ftp://"], [0, 1, 2]),
+    ],
+    ids=["nothing", "one host keeps its order", "hosts take turns", "hosts case-blind", "bad URLs"],
+)
+def test_host_turns(urls: list[str], expected: list[int]) -> None:
+    assert host_turns(urls) == expected
