@@ -48,10 +48,11 @@ from bot.subindex import SubscriptionIndex, matching_slots
 from bot.subscribers import Subscribers, subscribers
 from db import articles as articles_db
 from db import chats as chats_db
+from db import outbox
 from db import routes as routes_db
 from db.bulk import PreparedRows, insert_prepared, prepare_rows
 from db.engine import transaction
-from db.models import Article, Chat, Delivery
+from db.models import Article, Chat
 from db.routes import NewRoute, RouteRecord, SlotChat
 
 log = logging.getLogger(__name__)
@@ -218,21 +219,12 @@ async def fan_out_below(
     """Fan out routes' instant slots while fewer than ``watermark`` article rows are
     pending; returns how many delivery rows were made."""
     async with sessions() as session:
-        if not await routes_db.unfanned_routes(session, limit=1):
+        if not await routes_db.any_unfanned(session):
             return 0
-        pending = await _pending_article_rows(session)
+        pending = await outbox.pending_article_count(session)
     if pending >= watermark:
         return 0
     return await fan_out(sessions, now=now, limit=watermark - pending)
-
-
-async def _pending_article_rows(session: AsyncSession) -> int:
-    query = (
-        select(sa.func.count())
-        .select_from(Delivery)
-        .where(col(Delivery.status) == "pending", col(Delivery.kind) == "article")
-    )
-    return int((await session.exec(query)).one())
 
 
 async def fan_out(

@@ -209,6 +209,16 @@ async def pending_count(session: AsyncSession) -> int:
     return (await session.exec(stmt)).one() + await routes.unfanned_count(session)
 
 
+async def pending_article_count(session: AsyncSession) -> int:
+    """Article cards waiting in the outbox (any chat): what the fan-out keeps topped up."""
+    stmt = (
+        select(sa.func.count())
+        .select_from(Delivery)
+        .where(col(Delivery.status) == PENDING, col(Delivery.kind) == "article")
+    )
+    return (await session.exec(stmt)).one()
+
+
 async def mark_sent(
     session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime
 ) -> None:

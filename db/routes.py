@@ -143,6 +143,15 @@ async def unfanned_routes(session: AsyncSession, *, limit: int) -> list[RouteRec
     ]
 
 
+async def any_unfanned(session: AsyncSession) -> bool:
+    """Whether some route has instant slots without a delivery row (its partial index
+    answers; no bitmap read)."""
+    r = _routes()
+    query = sa.select(r.c.id).where(r.c.fanned < r.c.instant_count).limit(1)
+    connection = await session.connection()
+    return (await connection.execute(query)).first() is not None
+
+
 async def advance_fanned(session: AsyncSession, route_id: int, *, old: int, new: int) -> bool:
     """Mark ``new`` instant slots of the route fanned out, if ``old`` were (another fan-out
     did not come first); True if so."""
