@@ -257,6 +257,7 @@ async def measure(
     from benchmarks.routing import seed_chats  # noqa: PLC0415
     from bot.app import build_application  # noqa: PLC0415
     from bot.context import open_context  # noqa: PLC0415
+    from bot.heap import settle_heap  # noqa: PLC0415
     from bot.settings import Settings  # noqa: PLC0415
     from db.migrate import upgrade  # noqa: PLC0415
     from db.models import Chat  # noqa: PLC0415
@@ -285,6 +286,7 @@ async def measure(
     phases: list[Phase] = []
     try:
         async with open_context(settings) as ctx:
+            settle_heap()  # as sciforum run does once it has started
             await seed(ctx.sessions, articles=args.articles, chats=0)
             # A digest day away: nothing is pushed to the askers while they wait for replies.
             weekday = (datetime.now(UTC) + timedelta(days=3)).weekday()

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_application, start_background, stop_background
 from bot.context import open_context
+from bot.heap import settle_heap
 from bot.settings import Settings
 from db.articles import ArticleDraft, insert_article
 from db.models import Chat, ChatTopic
@@ -161,6 +162,7 @@ async def running(app: App) -> AsyncIterator[App]:
     async with app:
         await app.start()
         await start_background(app)
+        settle_heap()  # as run_bot does
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=5)
         try:

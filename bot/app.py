@@ -28,6 +28,7 @@ from bot.delivery import ChatPacer, Outbox, RateLimits, SendBudget
 from bot.dressing import Dresser
 from bot.errors import BotError
 from bot.health import health_limits
+from bot.heap import settle_heap
 from bot.i18n import LANGUAGES, N_, language_of, translator
 from bot.ingest import PassReport
 from bot.metrics import CommandTimer, Metrics
@@ -334,6 +335,7 @@ async def run_bot(ctx: AppContext, *, announce: Callable[[str], None], ingest: b
         probes = serve_probes(monitor(app), settings)
         await app.start()
         await start_background(app)
+        settle_heap()  # the application lives as long as the process (bot/heap.py)
         assert app.updater is not None
         if settings.webhook_url:
             given = settings.webhook_secret
