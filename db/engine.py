@@ -120,6 +120,17 @@ def install_sqlite_pragmas(engine: sa.Engine) -> None:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
 
 
+def _rollback_if_open(dbapi_connection: Any, _record: Any, state: sa.PoolResetState) -> None:
+    # The pool's own reset rolled back every returned connection, though closing a session
+    # had just done so: one more round trip to the driver's thread for each session (a
+    # command opens 3-4). SQLite says whether a transaction is open without one.
+    if state.terminate_only or not state.asyncio_safe:
+        return
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is None or getattr(driver, "in_transaction", True):
+        dbapi_connection.rollback()
+
+
 def create_engine(
     url: str,
     *,
@@ -137,10 +148,14 @@ def create_engine(
     kwargs: dict[str, Any] = {"echo": echo}
     if not is_sqlite(url):
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    else:
+        kwargs.update(pool_reset_on_return=None)  # _rollback_if_open resets instead
     pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     kwargs.update({name: value for name, value in pool.items() if value is not None})
     engine = create_async_engine(async_url(url), **kwargs)
     install_sqlite_pragmas(engine.sync_engine)
+    if is_sqlite(url):
+        sa.event.listen(engine.sync_engine, "reset", _rollback_if_open)
     # The process's writers queue in its own order, not in SQLite's busy handler.
     install_write_gate(engine, timeout=BUSY_TIMEOUT)
     return engine

@@ -76,6 +76,31 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     engine.dispose()
 
 
+async def test_a_connection_goes_back_to_the_sqlite_pool_with_no_transaction_open(
+    tmp_path,
+) -> None:
+    # SQLite's pool resets a connection only when the driver says a transaction is open
+    # (one round trip fewer a session); what nobody committed must still be undone.
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade(url)
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            # Written past SQLAlchemy's back: only the pool's reset can undo it.
+            await raw.driver_connection.execute("INSERT INTO scratch VALUES (1)")
+            assert raw.driver_connection.in_transaction
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert not raw.driver_connection.in_transaction
+            count = await connection.exec_driver_sql("SELECT count(*) FROM scratch")
+            assert count.scalar() == 0
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("given", "async_driver", "sync_driver"),
     [
