@@ -811,7 +811,14 @@ async def cmd_quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @_guarded
 async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    tr = await translator_for(svc, update)
+    tg_chat = update.effective_chat
+    assert tg_chat is not None
+    # One read for the chat's language and subscription: each query is a few round trips
+    # to the database's thread, and during an ingest burst every one of them waits.
+    async with svc.sessions() as session:
+        sub = await chats_db.subscription_of(session, tg_chat.id)
+        anchor = await chats_db.newest_article_id(session)
+    tr = translator_of(sub.chat if sub is not None else None, update)
     argument = _command_argument(update)
     size = kb.LIST_SIZE
     if argument:
@@ -819,15 +826,11 @@ async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             await _reply(update, tr(LATEST_USAGE, most=LATEST_MAX))
             return
         size = int(argument)
-    tg_chat = update.effective_chat
-    assert tg_chat is not None
-    async with svc.sessions() as session:
-        sub = await chats_db.subscription_of(session, tg_chat.id)
-        anchor = await chats_db.newest_article_id(session)
     if sub is None or (not sub.topics and not sub.rules):
         await _reply(update, tr(NO_SUBS))
         return
-    shown = await _list_page(svc, kb.ListPage(tg_chat.id, 0, 0, size, anchor or 1), tr)
+    page = kb.ListPage(tg_chat.id, 0, 0, size, anchor or 1)
+    shown = await _list_page(svc, page, tr, sub=sub)
     if shown is None:
         await _reply(update, tr(NOTHING_MATCHES))
         return
@@ -837,30 +840,33 @@ async def cmd_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 @_guarded
 async def cmd_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    tr = await translator_for(svc, update)
     argument = _command_argument(update)
     if not argument:
+        tr = await translator_for(svc, update)
         await _reply(update, tr(SEARCH_USAGE))
         return
     try:
         rule = parse_rule(argument)
     except RuleError as exc:
+        tr = await translator_for(svc, update)
         refused = tr("Can't search for that: {reason}.", reason=html.escape(str(exc)))
         await _reply(update, f"{refused}\n{tr(SEARCH_USAGE)}")
         return
     chat = await _ensure_chat(svc, update)
+    tr = translator_of(chat, update)
+    query = str(rule)
     async with svc.sessions() as session:
         # A repeated search has its id already: the answer waits for no write (SQLite
         # has one writer, and ingest may be using it).
-        reused = await chats_db.saved_search_id(session, chat.id, str(rule))
+        reused = await chats_db.saved_search_id(session, chat.id, query)
         anchor = await chats_db.newest_article_id(session)
-    search_id = reused or await _save_search(svc, chat.id, str(rule))
+    search_id = reused or await _save_search(svc, chat.id, query)
     page = kb.ListPage(chat.id, search_id, 0, kb.LIST_SIZE, anchor or 1)
-    shown = await _list_page(svc, page, tr)
+    shown = await _list_page(svc, page, tr, chat=chat)
     if shown is None and reused:
         # Pushed out meanwhile by newer searches of the chat: saved again.
-        page = replace(page, search_id=await _save_search(svc, chat.id, str(rule)))
-        shown = await _list_page(svc, page, tr)
+        page = replace(page, search_id=await _save_search(svc, chat.id, query))
+        shown = await _list_page(svc, page, tr, chat=chat)
         reused = None
     if shown is None:
         shown_rule = f"<code>{html.escape(str(rule))}</code>"
@@ -882,16 +888,23 @@ async def _save_search(svc: Services, chat_id: int, query: str) -> int:
 
 
 async def _list_page(
-    svc: Services, page: kb.ListPage, tr: Translator
+    svc: Services,
+    page: kb.ListPage,
+    tr: Translator,
+    *,
+    sub: SubscribedChat | None = None,
+    chat: Chat | None = None,
 ) -> tuple[str, InlineKeyboardMarkup] | None:
     """A page of /latest (search_id 0) or of a saved /search, as (text, buttons); None when
-    the page is empty or the search is gone."""
+    the page is empty or the search is gone. What the caller has just read of the page's
+    chat (``sub`` for /latest, the ``chat`` row for a search) is not read again."""
     start = page.list_page * page.size
     async with svc.sessions() as session:
-        sub = await chats_db.subscription_of(session, page.chat_id)
-        if sub is None:
-            return None
         if page.search_id == 0:
+            sub = sub or await chats_db.subscription_of(session, page.chat_id)
+            if sub is None:
+                return None
+            chat = sub.chat
             matcher = _matcher(sub)
             scanned = await chats_db.recent_article_facts(
                 session, max_id=page.anchor, text=bool(matcher.rules)
@@ -902,11 +915,12 @@ async def _list_page(
             )
             by_id = await chats_db.articles_by_id(session, ids)
             shown = [by_id[i] for i in ids if i in by_id]
-            heading = tr(LATEST_HEADING[_kind(sub.chat.type)])
+            heading = tr(LATEST_HEADING[_kind(chat.type)])
         else:
+            chat = chat or await chats_db.get_chat(session, page.chat_id)
             query = await chats_db.saved_search(session, page.chat_id, page.search_id)
             rule = _parsed(query)
-            if query is None or rule is None:
+            if chat is None or query is None or rule is None:
                 return None
             found = list(
                 await search_db.search_articles(
@@ -925,7 +939,7 @@ async def _list_page(
         return None
     cards = [card_from_article(a, source=sources.get(a.id or 0, "")) for a in shown]
     heading += _page_suffix(page.list_page, has_next, tr)
-    tz = zone(sub.chat.timezone)
+    tz = zone(chat.timezone)
     text = render_list(cards, heading=heading, first_number=start + 1, tz=tz, tr=tr)
     markup = kb.list_keyboard(
         page, [c.id for c in cards], first_number=start + 1, has_next=has_next
