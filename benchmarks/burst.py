@@ -5,7 +5,8 @@ process, against the same commands idle, at 1,000 and 100,000 subscribed chats.
 The bot runs as ``sciforum run --role all`` runs it: ``bot.context.open_context`` (the
 worker pool with its default size, ``SUMMARY_WORKERS``), ``bot.app.build_application``
 and its ingest job, which routes each feed's articles by the subscription index as they
-are stored. Telegram is the fake Bot API (its limits enforced); the feeds are served by
+are stored. Telegram is the fake Bot API (its limits enforced) in a process of its own, as
+Telegram is not in the bot's process; the feeds are served by
 the loopback feed server in a child process (``benchmarks/ingest.py``'s synthetic site,
 each entry's full text in the feed, so no page is fetched). Subscribed chats are written
 straight into a fresh SQLite database in ``benchmarks/routing.py``'s shape (~1.6 topics a
@@ -120,6 +121,121 @@ class LoopWatch:
         return taken
 
 
+def serve_fake(conn: Connection) -> None:
+    """The fake Bot API in a process of its own, answering ``RemoteFake``'s calls: Telegram
+    is not in the bot's process, and in it the fake's threads competed with the bot for the
+    interpreter and stamped replies late (the stamp is taken when the fake handles the
+    request). Replies to ``(tag, "send", user, text)`` with when the update was queued and
+    how many messages the user had; to ``(tag, "wait", user, count)`` with the
+    ``count``-th message's (timestamp, text), or None after 30 s."""
+    from tests.fakebot import FakeTelegram, Limits  # noqa: PLC0415
+
+    fake = FakeTelegram(enforce_limits=True, limits=Limits(global_per_second=30)).start()
+    sending = threading.Lock()
+
+    def answer(tag: int, result: Any) -> None:
+        with sending:
+            conn.send((tag, result))
+
+    def wait(tag: int, user: int, count: int) -> None:
+        try:
+            message = fake.wait_for_messages(user, count, timeout=30)[count - 1]
+        except TimeoutError:
+            answer(tag, None)
+        else:
+            answer(tag, (message.timestamp, message.plain_text or ""))
+
+    answer(0, (fake.token, fake.url))
+    while (call := conn.recv()) is not None:
+        tag, what, user, *rest = call
+        if what == "send":
+            before = len(fake.messages(user))
+            queued = time.monotonic()  # CLOCK_MONOTONIC: the same clock in every process
+            fake.user_sends(user, rest[0])
+            answer(tag, (queued, before))
+        else:
+            threading.Thread(target=wait, args=(tag, user, rest[0]), daemon=True).start()
+    fake.stop()
+
+
+class RemoteFake:
+    """The bot's side of ``serve_fake``: its token and URL, and awaitable calls."""
+
+    def __init__(self) -> None:
+        import multiprocessing  # noqa: PLC0415
+
+        self._conn, there = multiprocessing.get_context("spawn").Pipe()
+        self._process = multiprocessing.get_context("spawn").Process(
+            target=serve_fake, args=(there,), daemon=True
+        )
+        self._process.start()
+        if not self._conn.poll(120):
+            raise SystemExit("the fake Bot API did not start")
+        _, (self.token, self.url) = self._conn.recv()
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._tags = iter(range(1, 1 << 62))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                tag, result = self._conn.recv()
+            except (EOFError, OSError):
+                return
+            future = self._calls.pop(tag)
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(future.set_result, result)
+
+    async def call(self, what: str, user: int, argument: Any) -> Any:
+        self._loop = asyncio.get_running_loop()
+        tag = next(self._tags)
+        future = self._calls[tag] = self._loop.create_future()
+        self._conn.send((tag, what, user, argument))
+        return await future
+
+    def stop(self) -> None:
+        self._conn.send(None)
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+        self._conn.close()
+
+
+async def ask(
+    fake: RemoteFake, stop: asyncio.Event, every: float, commands: tuple[str, ...]
+) -> list[Sample]:
+    """``benchmarks.latency.ask`` against the fake in its own process: one command every
+    ``every`` s, rotating over askers and ``commands``, until ``stop``."""
+    from benchmarks.latency import USERS  # noqa: PLC0415
+    from benchmarks.latency import Sample as Taken  # noqa: PLC0415
+
+    samples: list[Sample] = []
+    turn = 0
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(user: int, command: str) -> None:
+        queued, before = await fake.call("send", user, command)
+        reply = await fake.call("wait", user, before + 1)
+        if reply is None:
+            samples.append(Taken(command, float("inf")))
+        else:
+            samples.append(Taken(command, reply[0] - queued, reply[1]))
+
+    while not stop.is_set():
+        started = time.monotonic()
+        user, command = USERS[turn % len(USERS)], commands[turn % len(commands)]
+        turn += 1
+        task = asyncio.create_task(one(user, command))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        await asyncio.sleep(max(every - (time.monotonic() - started), 0.0))
+    if pending:
+        await asyncio.wait(pending)
+    return samples
+
+
 @dataclass
 class Phase:
     name: str
@@ -225,7 +341,7 @@ def labelled(sample: Sample) -> Sample:
 
 
 async def commands_while(
-    fake: Any,
+    fake: RemoteFake,
     watch: LoopWatch,
     every: float,
     until: asyncio.Future[Any] | float,
@@ -233,8 +349,6 @@ async def commands_while(
 ) -> tuple[list[Sample], float]:
     """Commands from the askers until ``until`` (a future, or seconds); what they took and
     how long the phase lasted."""
-    from benchmarks.latency import ask  # noqa: PLC0415
-
     stop = asyncio.Event()
     started = time.monotonic()
     asker = asyncio.create_task(ask(fake, stop, every, commands(new_searches)))
@@ -261,14 +375,13 @@ async def measure(
     from bot.settings import Settings  # noqa: PLC0415
     from db.migrate import upgrade  # noqa: PLC0415
     from db.models import Chat  # noqa: PLC0415
-    from tests.fakebot import FakeTelegram, Limits  # noqa: PLC0415
 
     folder = Path(tempfile.mkdtemp(prefix="burst-bench-"))
     (folder / "none.txt").write_text("")
     url = f"sqlite:///{folder / 'b.db'}"
     upgrade(url)
     seed_chats(url, chats, random.Random(chats), modes=MODES)
-    fake = FakeTelegram(enforce_limits=True, limits=Limits(global_per_second=30)).start()
+    fake = RemoteFake()
     settings = Settings(
         _env_file=None,
         database_url=url,
