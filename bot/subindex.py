@@ -16,8 +16,9 @@ the candidates, not with the chats.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pyroaring import BitMap
 
@@ -25,13 +26,16 @@ from bot.digests import DIGEST_MODES
 from bot.matching import Subscription, stored_subscription
 from db.chats import SubscriptionRows
 from summaries.rules import (
-    KeywordRule,
-    rule_matcher,
+    RuleTest,
+    TermPattern,
+    rule_test,
     term_anchor,
-    term_finder,
+    term_pattern,
     text_anchors,
     text_indexes,
 )
+
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +66,12 @@ class SubscriptionIndex:
     by_slot: dict[int, int] = field(default_factory=dict)  # slot -> chat id
     by_topic: dict[str, BitMap] = field(default_factory=dict)
     # The wanted terms of rules with no exclusions (such a rule matches when one of its
-    # terms occurs) → slots, and the terms by their anchor.
+    # terms occurs) → slots, and the terms, compiled, by their anchor.
     by_term: dict[str, BitMap] = field(default_factory=dict)
-    terms_by_anchor: dict[str, set[str]] = field(default_factory=dict)
-    # Rules with exclusions (canonical query → the rule and its slots), by their anchors.
-    by_rule: dict[str, tuple[KeywordRule, BitMap]] = field(default_factory=dict)
+    terms_by_anchor: dict[str, dict[str, TermPattern]] = field(default_factory=dict)
+    # Rules with exclusions (canonical query → the rule compiled and its slots), by their
+    # anchors.
+    by_rule: dict[str, tuple[RuleTest, BitMap]] = field(default_factory=dict)
     rules_by_anchor: dict[str, set[str]] = field(default_factory=dict)
     forums_only: BitMap = field(default_factory=BitMap)
     digest: BitMap = field(default_factory=BitMap)  # chats in a digest mode
@@ -135,14 +140,17 @@ def matching_slots(
     sure = _topic_slots(index, topics)
     # By rule: those with a rule that matches, as ``matches`` decides, unless they want
     # forums only and it is none. A rule with no exclusions matches when one of its terms
-    # occurs: each distinct term of the text's anchors is looked for once, and its chats
-    # taken at once; a rule with exclusions is tested once, whatever its number of chats.
+    # occurs: each distinct term of the text's anchors (a term has one anchor) is looked
+    # for once, compiled when the index was built, and its chats taken at once; a rule
+    # with exclusions is tested once, whatever its number of chats.
     indexes = text_indexes(title, text)
-    terms, rules = _candidates(index, text_anchors(indexes))
-    found = term_finder(indexes)
-    test = rule_matcher(indexes)
-    by_rule = [index.by_term[t] for t in terms if found(t, True)]
-    by_rule += [slots for rule, slots in (index.by_rule[r] for r in rules) if test(rule)]
+    anchors = text_anchors(indexes)
+    by_rule: list[BitMap] = []
+    by_term = index.by_term
+    for patterns in _at_anchors(index.terms_by_anchor, anchors):
+        by_rule += [by_term[t] for t, pattern in patterns.items() if pattern.found_in(indexes)]
+    rules = _by_anchors(index.rules_by_anchor, anchors)
+    by_rule += [s for test, s in (index.by_rule[r] for r in rules) if test.matches(indexes)]
     sure |= BitMap.union(*by_rule) if by_rule else BitMap()
     if not is_event:
         sure -= index.forums_only
@@ -159,13 +167,16 @@ def _candidates(index: SubscriptionIndex, anchors: frozenset[str]) -> tuple[set[
     return _by_anchors(index.terms_by_anchor, anchors), _by_anchors(index.rules_by_anchor, anchors)
 
 
-def _by_anchors(inverted: dict[str, set[str]], anchors: frozenset[str]) -> set[str]:
+def _by_anchors(inverted: Mapping[str, Collection[str]], anchors: frozenset[str]) -> set[str]:
+    return set().union(*_at_anchors(inverted, anchors))
+
+
+def _at_anchors(inverted: Mapping[str, _V], anchors: frozenset[str]) -> list[_V]:
+    """The values of ``inverted`` at these anchors."""
     # Walk the smaller side: a long text has thousands of words, a small index few anchors.
     if len(anchors) <= len(inverted):
-        parts = [inverted[a] for a in anchors if a in inverted]
-    else:
-        parts = [keys for anchor, keys in inverted.items() if anchor in anchors]
-    return set().union(*parts)
+        return [inverted[a] for a in anchors if a in inverted]
+    return [keys for anchor, keys in inverted.items() if anchor in anchors]
 
 
 def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
@@ -204,15 +215,22 @@ def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
         for rule in sub.rules:
             if rule.exclude_terms:
                 key = str(rule)
-                index.by_rule.setdefault(key, (rule, BitMap()))[1].add(slot)
-                for anchor in rule.anchors():
-                    index.rules_by_anchor.setdefault(anchor, set()).add(key)
+                known = index.by_rule.get(key)
+                if known is None:
+                    known = index.by_rule[key] = (rule_test(rule), BitMap())
+                    for anchor in rule.anchors():
+                        index.rules_by_anchor.setdefault(anchor, set()).add(key)
+                known[1].add(slot)
                 continue
             for term in rule.include_terms:
-                anchor = term_anchor(term)
-                if anchor:  # a term without one is never found (KeywordRule.anchors)
-                    index.by_term.setdefault(term, BitMap()).add(slot)
-                    index.terms_by_anchor.setdefault(anchor, set()).add(term)
+                slots = index.by_term.get(term)
+                if slots is None:
+                    pattern = term_pattern(term)
+                    if not pattern.last:  # never found (KeywordRule.anchors)
+                        continue
+                    slots = index.by_term[term] = BitMap()
+                    index.terms_by_anchor.setdefault(pattern.last, {})[term] = pattern
+                slots.add(slot)
 
 
 def _remove(index: SubscriptionIndex, chat_id: int) -> None:
@@ -253,9 +271,14 @@ def _discard(inverted: dict[str, BitMap], key: str, slot: int) -> bool:
     return True
 
 
-def _forget(inverted: dict[str, set[str]], anchor: str, key: str) -> None:
+def _forget(
+    inverted: dict[str, set[str]] | dict[str, dict[str, TermPattern]], anchor: str, key: str
+) -> None:
     keys = inverted.get(anchor)
     if keys is not None:
-        keys.discard(key)
+        if isinstance(keys, set):
+            keys.discard(key)
+        else:
+            keys.pop(key, None)
         if not keys:
             del inverted[anchor]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -51,7 +51,11 @@ __all__ = [
     "MAX_RULE_TERMS",
     "KeywordRule",
     "RuleError",
+    "RuleTest",
+    "TermPattern",
     "parse_rule",
+    "rule_test",
+    "term_pattern",
     "text_anchors",
     "text_indexes",
 ]
@@ -104,13 +108,7 @@ class KeywordRule:
     def matches_indexes(self, indexes: Sequence[FamilyIndex]) -> bool:
         """``matches`` on the ``text_indexes`` of a title and text, made once for the many
         rules tested on one article."""
-
-        def found(pattern: _Pattern) -> bool:
-            return any(pattern.occurs(index) for index in indexes)
-
-        wanted = (_pattern(t, family=True) for t in self.include_terms)
-        unwanted = (_pattern(t, family=False) for t in self.exclude_terms)
-        return any(found(p) for p in wanted) and not any(found(p) for p in unwanted)
+        return rule_test(self).matches(indexes)
 
     def anchors(self) -> frozenset[str]:
         """The bases of the last words of the wanted terms: a text the rule matches holds
@@ -131,33 +129,18 @@ def term_anchor(term: str) -> str:
     return _pattern(term, family=True).last
 
 
-def term_finder(indexes: Sequence[FamilyIndex]) -> Callable[[str, bool], bool]:
-    """Whether a term (wanted: ``family`` True, excluded: False) occurs in the title and
-    text of these ``text_indexes``, as ``KeywordRule.matches_indexes`` looks for it; each
-    distinct term is looked for once (thousands of rules share a few thousand words)."""
-    seen: dict[tuple[str, bool], bool] = {}
-
-    def found(term: str, family: bool) -> bool:
-        verdict = seen.get((term, family))
-        if verdict is None:
-            pattern = _pattern(term, family=family)
-            verdict = seen[term, family] = any(pattern.occurs(index) for index in indexes)
-        return verdict
-
-    return found
+def term_pattern(term: str) -> TermPattern:
+    """A wanted term compiled (its ``last`` is its anchor: "" when it has none), to be
+    looked for in many texts with ``TermPattern.found_in``."""
+    return _pattern(term, family=True)
 
 
-def rule_matcher(indexes: Sequence[FamilyIndex]) -> Callable[[KeywordRule], bool]:
-    """``KeywordRule.matches_indexes`` on these ``text_indexes`` for many rules, each
-    distinct term looked for once (``term_finder``)."""
-    found = term_finder(indexes)
-
-    def matches(rule: KeywordRule) -> bool:
-        return any(found(t, True) for t in rule.include_terms) and not any(
-            found(t, False) for t in rule.exclude_terms
-        )
-
-    return matches
+def rule_test(rule: KeywordRule) -> RuleTest:
+    """The rule compiled, to be tested on many texts (``RuleTest.matches``)."""
+    return RuleTest(
+        tuple(_pattern(t, family=True) for t in rule.include_terms),
+        tuple(_pattern(t, family=False) for t in rule.exclude_terms),
+    )
 
 
 def text_anchors(indexes: Sequence[FamilyIndex]) -> frozenset[str]:
@@ -236,12 +219,21 @@ def _unique(terms: Iterator[str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Pattern:
+class TermPattern:
     """A compiled rule term: the bases of its words, in order."""
 
     head: tuple[str, ...]  # the words before the last one
     last: str  # "" when the term has no word: it then meets nothing
     family: bool  # the last word also meets the words built on it
+
+    def found_in(self, indexes: Sequence[FamilyIndex]) -> bool:
+        """Whether the term occurs in one of these family indexes (``text_indexes``)."""
+        last = self.last
+        if last and not self.head:
+            # One word (most terms): any occurrence will do, a set lookup.
+            family = self.family
+            return any(last in i.by_base or (family and last in i.by_root) for i in indexes)
+        return any(self.occurs(index) for index in indexes)
 
     def occurs(self, index: FamilyIndex) -> bool:
         if not self.last:
@@ -255,8 +247,22 @@ class _Pattern:
         return any(end >= n and index.bases[end - n : end] == self.head for end in ends)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleTest:
+    """A compiled keyword rule (``rule_test``): its wanted and excluded terms' patterns."""
+
+    wanted: tuple[TermPattern, ...]
+    unwanted: tuple[TermPattern, ...]
+
+    def matches(self, indexes: Sequence[FamilyIndex]) -> bool:
+        """``KeywordRule.matches_indexes``."""
+        return any(p.found_in(indexes) for p in self.wanted) and not any(
+            p.found_in(indexes) for p in self.unwanted
+        )
+
+
 @lru_cache(maxsize=4096)
-def _pattern(term: str, *, family: bool) -> _Pattern:
+def _pattern(term: str, *, family: bool) -> TermPattern:
     words = build_document(term).words
     start, end = 0, len(words)
     while start < end and words[start] == BREAK:
@@ -265,4 +271,4 @@ def _pattern(term: str, *, family: bool) -> _Pattern:
         end -= 1
     bases = tuple(word_base(w) for w in words[start:end])
     last = bases[-1] if bases else ""
-    return _Pattern(bases[:-1], last, family=family and has_family(last))
+    return TermPattern(bases[:-1], last, family=family and has_family(last))
