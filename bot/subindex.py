@@ -16,26 +16,15 @@ the candidates, not with the chats.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from pyroaring import BitMap
 
 from bot.digests import DIGEST_MODES
 from bot.matching import Subscription, stored_subscription
 from db.chats import SubscriptionRows
-from summaries.rules import (
-    RuleTest,
-    TermPattern,
-    rule_test,
-    term_anchor,
-    term_pattern,
-    text_anchors,
-    text_indexes,
-)
-
-_V = TypeVar("_V")
+from summaries.rules import TermTable, text_anchors, text_indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +55,14 @@ class SubscriptionIndex:
     by_slot: dict[int, int] = field(default_factory=dict)  # slot -> chat id
     by_topic: dict[str, BitMap] = field(default_factory=dict)
     # The wanted terms of rules with no exclusions (such a rule matches when one of its
-    # terms occurs) → slots, and the terms, compiled, by their anchor.
+    # terms occurs) → slots, and those terms by their words (each its own owner).
     by_term: dict[str, BitMap] = field(default_factory=dict)
-    terms_by_anchor: dict[str, dict[str, TermPattern]] = field(default_factory=dict)
-    # Rules with exclusions (canonical query → the rule compiled and its slots), by their
-    # anchors.
-    by_rule: dict[str, tuple[RuleTest, BitMap]] = field(default_factory=dict)
-    rules_by_anchor: dict[str, set[str]] = field(default_factory=dict)
+    terms: TermTable = field(default_factory=lambda: TermTable(family=True))
+    # Rules with exclusions (canonical query → slots), and their wanted and excluded
+    # terms by their words (owned by the rules' queries).
+    by_rule: dict[str, BitMap] = field(default_factory=dict)
+    rule_wanted: TermTable = field(default_factory=lambda: TermTable(family=True))
+    rule_unwanted: TermTable = field(default_factory=lambda: TermTable(family=False))
     forums_only: BitMap = field(default_factory=BitMap)
     digest: BitMap = field(default_factory=BitMap)  # chats in a digest mode
     # One frozenset per distinct choice of topics: 100,000 chats make a few thousand.
@@ -111,9 +101,10 @@ def candidate_chats(
 ) -> set[int]:
     """The chats an article may be for: those with one of its topics, and those with a rule
     whose anchor is among its words. A superset; ``matching_chats`` decides."""
-    indexes = text_indexes(title, text)
-    terms, rules = _candidates(index, text_anchors(indexes))
-    found = [index.by_term[t] for t in terms] + [index.by_rule[r][1] for r in rules]
+    anchors = text_anchors(text_indexes(title, text))
+    terms = index.terms.owners_ending_in(anchors)
+    rules = index.rule_wanted.owners_ending_in(anchors)
+    found = [index.by_term[t] for t in terms] + [index.by_rule[r] for r in rules]
     found.append(_topic_slots(index, topics))
     return {index.by_slot[slot] for slot in BitMap.union(*found)}
 
@@ -135,22 +126,20 @@ def matching_slots(
 
     A chat found by topic has a topic of the article, so it is for it unless it wants
     forums only: bitmap operations, no call per chat (most matches come this way). Chats
-    found by a rule's anchor have their rules tested, on the article's text indexed once.
+    found by a rule have it matched, as ``matches`` decides, on the article's text indexed
+    once: the terms found in it are looked up by its words (``TermTable``), so the cost
+    grows with the text and the chats found, not with the number of rules.
     """
     sure = _topic_slots(index, topics)
-    # By rule: those with a rule that matches, as ``matches`` decides, unless they want
-    # forums only and it is none. A rule with no exclusions matches when one of its terms
-    # occurs: each distinct term of the text's anchors (a term has one anchor) is looked
-    # for once, compiled when the index was built, and its chats taken at once; a rule
-    # with exclusions is tested once, whatever its number of chats.
+    # By rule, unless they want forums only and it is none. A rule with no exclusions
+    # matches when one of its terms occurs: each term found takes its chats at once. A
+    # rule with exclusions, when a wanted term occurs and no excluded one does.
     indexes = text_indexes(title, text)
-    anchors = text_anchors(indexes)
-    by_rule: list[BitMap] = []
-    by_term = index.by_term
-    for patterns in _at_anchors(index.terms_by_anchor, anchors):
-        by_rule += [by_term[t] for t, pattern in patterns.items() if pattern.found_in(indexes)]
-    rules = _by_anchors(index.rules_by_anchor, anchors)
-    by_rule += [s for test, s in (index.by_rule[r] for r in rules) if test.matches(indexes)]
+    by_rule = [index.by_term[t] for t in index.terms.found(indexes)]
+    rules = index.rule_wanted.found(indexes)
+    if rules:
+        rules -= index.rule_unwanted.found(indexes)
+        by_rule += [index.by_rule[r] for r in rules]
     sure |= BitMap.union(*by_rule) if by_rule else BitMap()
     if not is_event:
         sure -= index.forums_only
@@ -160,23 +149,6 @@ def matching_slots(
 def _topic_slots(index: SubscriptionIndex, topics: Sequence[str]) -> BitMap:
     found = [index.by_topic[t] for t in topics if t in index.by_topic]
     return BitMap.union(*found) if found else BitMap()
-
-
-def _candidates(index: SubscriptionIndex, anchors: frozenset[str]) -> tuple[set[str], set[str]]:
-    """The terms and the rules with exclusions (by query) whose anchor is among ``anchors``."""
-    return _by_anchors(index.terms_by_anchor, anchors), _by_anchors(index.rules_by_anchor, anchors)
-
-
-def _by_anchors(inverted: Mapping[str, Collection[str]], anchors: frozenset[str]) -> set[str]:
-    return set().union(*_at_anchors(inverted, anchors))
-
-
-def _at_anchors(inverted: Mapping[str, _V], anchors: frozenset[str]) -> list[_V]:
-    """The values of ``inverted`` at these anchors."""
-    # Walk the smaller side: a long text has thousands of words, a small index few anchors.
-    if len(anchors) <= len(inverted):
-        return [inverted[a] for a in anchors if a in inverted]
-    return [keys for anchor, keys in inverted.items() if anchor in anchors]
 
 
 def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
@@ -215,21 +187,21 @@ def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
         for rule in sub.rules:
             if rule.exclude_terms:
                 key = str(rule)
-                known = index.by_rule.get(key)
-                if known is None:
-                    known = index.by_rule[key] = (rule_test(rule), BitMap())
-                    for anchor in rule.anchors():
-                        index.rules_by_anchor.setdefault(anchor, set()).add(key)
-                known[1].add(slot)
+                slots = index.by_rule.get(key)
+                if slots is None:
+                    slots = index.by_rule[key] = BitMap()
+                    for term in rule.include_terms:
+                        index.rule_wanted.add(term, key)
+                    for term in rule.exclude_terms:
+                        index.rule_unwanted.add(term, key)
+                slots.add(slot)
                 continue
             for term in rule.include_terms:
                 slots = index.by_term.get(term)
                 if slots is None:
-                    pattern = term_pattern(term)
-                    if not pattern.last:  # never found (KeywordRule.anchors)
+                    if not index.terms.add(term, term):  # no word: never found
                         continue
                     slots = index.by_term[term] = BitMap()
-                    index.terms_by_anchor.setdefault(pattern.last, {})[term] = pattern
                 slots.add(slot)
 
 
@@ -246,17 +218,15 @@ def _remove(index: SubscriptionIndex, chat_id: int) -> None:
     for rule in entry.subscription.rules:
         if rule.exclude_terms:
             key = str(rule)
-            found = index.by_rule.get(key)
-            if found is not None:
-                found[1].discard(slot)
-                if not found[1]:
-                    del index.by_rule[key]
-                    for anchor in rule.anchors():
-                        _forget(index.rules_by_anchor, anchor, key)
+            if _discard(index.by_rule, key, slot):
+                for term in rule.include_terms:
+                    index.rule_wanted.remove(term, key)
+                for term in rule.exclude_terms:
+                    index.rule_unwanted.remove(term, key)
             continue
         for term in rule.include_terms:
             if _discard(index.by_term, term, slot):
-                _forget(index.terms_by_anchor, term_anchor(term), term)
+                index.terms.remove(term, term)
 
 
 def _discard(inverted: dict[str, BitMap], key: str, slot: int) -> bool:
@@ -269,16 +239,3 @@ def _discard(inverted: dict[str, BitMap], key: str, slot: int) -> bool:
         return False
     del inverted[key]
     return True
-
-
-def _forget(
-    inverted: dict[str, set[str]] | dict[str, dict[str, TermPattern]], anchor: str, key: str
-) -> None:
-    keys = inverted.get(anchor)
-    if keys is not None:
-        if isinstance(keys, set):
-            keys.discard(key)
-        else:
-            keys.pop(key, None)
-        if not keys:
-            del inverted[anchor]

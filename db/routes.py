@@ -40,6 +40,17 @@ class NewRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleToRoute:
+    """What matching reads of an article."""
+
+    id: int
+    title: str
+    text: str
+    topics: tuple[str, ...]
+    is_event: bool
+
+
+@dataclass(frozen=True, slots=True)
 class RouteRecord:
     id: int
     article_id: int
@@ -87,44 +98,70 @@ def decode(stored: bytes | None) -> BitMap:
     return BitMap.deserialize(bytes(stored)) if stored else BitMap()
 
 
-async def routed_articles(session: AsyncSession, article_ids: Collection[int]) -> set[int]:
-    """Which of these articles have their route already."""
-    found: set[int] = set()
-    ids = sorted(set(article_ids))
-    for start in range(0, len(ids), IN_CHUNK):
-        query = select(Route.article_id).where(
-            col(Route.article_id).in_(ids[start : start + IN_CHUNK])
+async def articles_to_route(
+    session: AsyncSession, article_ids: Collection[int]
+) -> list[ArticleToRoute]:
+    """These articles, those to be announced and with no route yet, oldest first: what
+    matching reads of them (plain rows, one query)."""
+    articles = SQLModel.metadata.tables["articles"]
+    routed = sa.exists().where(_routes().c.article_id == articles.c.id)
+    query = (
+        sa.select(
+            articles.c.id,
+            articles.c.title,
+            articles.c.text,
+            articles.c.topics,
+            articles.c.is_event,
         )
-        found.update((await session.exec(query)).all())
-    return found
+        .where(
+            articles.c.id.in_(sorted(set(article_ids))),
+            articles.c.announce.is_(True),
+            ~routed,
+        )
+        .order_by(articles.c.published, articles.c.id)
+    )
+    connection = await session.connection()
+    return [
+        ArticleToRoute(article_id, title, text, tuple(topics or ()), is_event)
+        for article_id, title, text, topics, is_event in await connection.execute(query)
+    ]
 
 
 async def insert_routes(
     session: AsyncSession, routes: Sequence[NewRoute], *, now: datetime
 ) -> None:
-    """Write routes (one row each: whatever the number of chats matched)."""
+    """Write routes (one row each: whatever the number of chats matched), in one
+    statement."""
     if not routes:
         return
+    rows = [
+        {
+            "article_id": r.article_id,
+            "created_at": now,
+            "instant": encode(r.instant),
+            "instant_count": len(r.instant),
+            "digest": encode(r.digest),
+            "fanned": 0,
+        }
+        for r in routes
+    ]
+    insert = sa.insert(_routes())
     if session.get_bind().dialect.name == "postgresql":
         # Route ids are digest cursors: they must become visible in id order, so a digest
-        # never moves a cursor past a route still being committed by another process.
-        lock = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_ROUTES_LOCK)
-        await (await session.connection()).execute(lock)
-    table = SQLModel.metadata.tables["routes"]
-    await session.exec(
-        sa.insert(table),
-        params=[
-            {
-                "article_id": r.article_id,
-                "created_at": now,
-                "instant": encode(r.instant),
-                "instant_count": len(r.instant),
-                "digest": encode(r.digest),
-                "fanned": 0,
-            }
-            for r in routes
-        ],
-    )
+        # never moves a cursor past a route still being committed by another process. The
+        # lock is taken in the INSERT itself (no round trip of its own): its rows are
+        # selected from the lock's row, so none gets its id before the lock is held.
+        lock = sa.select(sa.func.pg_advisory_xact_lock(_ROUTES_LOCK).label("held")).cte("lock")
+        values = sa.values(
+            *(sa.column(name, _routes().c[name].type) for name in rows[0]), name="route"
+        ).data([tuple(row.values()) for row in rows])
+        # Typed, so that a column all NULL (no digest slots) is bytea, not text.
+        typed = (sa.cast(values.c[name], _routes().c[name].type) for name in rows[0])
+        rows_after_lock = sa.select(*typed).select_from(lock.join(values, sa.true()))
+        insert = insert.from_select(list(rows[0]), rows_after_lock)
+        await (await session.connection()).execute(insert)
+        return
+    await (await session.connection()).execute(insert, rows)
 
 
 async def unfanned_routes(session: AsyncSession, *, limit: int) -> list[RouteRecord]:

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
 
@@ -51,11 +51,8 @@ __all__ = [
     "MAX_RULE_TERMS",
     "KeywordRule",
     "RuleError",
-    "RuleTest",
-    "TermPattern",
+    "TermTable",
     "parse_rule",
-    "rule_test",
-    "term_pattern",
     "text_anchors",
     "text_indexes",
 ]
@@ -108,7 +105,13 @@ class KeywordRule:
     def matches_indexes(self, indexes: Sequence[FamilyIndex]) -> bool:
         """``matches`` on the ``text_indexes`` of a title and text, made once for the many
         rules tested on one article."""
-        return rule_test(self).matches(indexes)
+
+        def found(pattern: _Pattern) -> bool:
+            return any(pattern.occurs(index) for index in indexes)
+
+        wanted = (_pattern(t, family=True) for t in self.include_terms)
+        unwanted = (_pattern(t, family=False) for t in self.exclude_terms)
+        return any(found(p) for p in wanted) and not any(found(p) for p in unwanted)
 
     def anchors(self) -> frozenset[str]:
         """The bases of the last words of the wanted terms: a text the rule matches holds
@@ -123,24 +126,83 @@ def text_indexes(title: str, text: str) -> tuple[FamilyIndex, FamilyIndex]:
     return family_index(title), family_index(text)
 
 
-def term_anchor(term: str) -> str:
-    """The anchor of one wanted term (``KeywordRule.anchors`` holds those of a rule's
-    wanted terms; "" when it has none)."""
-    return _pattern(term, family=True).last
+@dataclass(slots=True)
+class TermTable:
+    """Terms by their words, each with its owners (a rule's key, a term itself), found in
+    a text in one walk over its distinct words: the cost grows with the text, not with
+    the number of terms. A term is found where ``KeywordRule.matches`` finds it.
 
+    Wanted terms (``family`` True) meet a word's family when their last word has one
+    (``has_family``); excluded terms (``family`` False) meet bases only. Empty entries
+    are dropped, so two tables of the same terms and owners are equal.
+    """
 
-def term_pattern(term: str) -> TermPattern:
-    """A wanted term compiled (its ``last`` is its anchor: "" when it has none), to be
-    looked for in many texts with ``TermPattern.found_in``."""
-    return _pattern(term, family=True)
+    family: bool
+    # The bases of a term's words (the last included) -> its owners.
+    owners: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    # A term's last word -> the lengths of the words before it, each with its count of
+    # distinct keys: which slices of a text to look up where that word occurs.
+    heads: dict[str, dict[int, int]] = field(default_factory=dict)
 
+    def add(self, term: str, owner: str) -> bool:
+        """Add ``owner`` to ``term``'s owners; False (nothing added) when the term has no
+        word and so is never found."""
+        pattern = _pattern(term, family=self.family)
+        if not pattern.last:
+            return False
+        key = (*pattern.head, pattern.last)
+        owners = self.owners.get(key)
+        if owners is None:
+            owners = self.owners[key] = set()
+            lengths = self.heads.setdefault(pattern.last, {})
+            lengths[len(pattern.head)] = lengths.get(len(pattern.head), 0) + 1
+        owners.add(owner)
+        return True
 
-def rule_test(rule: KeywordRule) -> RuleTest:
-    """The rule compiled, to be tested on many texts (``RuleTest.matches``)."""
-    return RuleTest(
-        tuple(_pattern(t, family=True) for t in rule.include_terms),
-        tuple(_pattern(t, family=False) for t in rule.exclude_terms),
-    )
+    def remove(self, term: str, owner: str) -> None:
+        pattern = _pattern(term, family=self.family)
+        key = (*pattern.head, pattern.last)
+        owners = self.owners.get(key)
+        if owners is None:
+            return
+        owners.discard(owner)
+        if owners:
+            return
+        del self.owners[key]
+        lengths = self.heads[pattern.last]
+        lengths[len(pattern.head)] -= 1
+        if not lengths[len(pattern.head)]:
+            del lengths[len(pattern.head)]
+            if not lengths:
+                del self.heads[pattern.last]
+
+    def owners_ending_in(self, words: Collection[str]) -> set[str]:
+        """The owners of the terms whose last word's base is one of ``words`` (a walk
+        over every term: for tests and tools)."""
+        return set().union(*(o for key, o in self.owners.items() if key[-1] in words))
+
+    def found(self, indexes: Sequence[FamilyIndex]) -> set[str]:
+        """The owners of the terms that occur in these family indexes (``text_indexes``)."""
+        hits: set[str] = set()
+        heads, owners = self.heads, self.owners
+        for index in indexes:
+            # Where a term's last word occurs, by its base, or by a root it is built on
+            # (a wanted term whose last word has a family).
+            ends = [(w, at) for w, at in index.by_base.items() if w in heads]
+            if self.family:
+                ends += [(w, at) for w, at in index.by_root.items() if w in heads and has_family(w)]
+            bases = index.bases
+            for last, positions in ends:
+                for n in heads[last]:
+                    if n == 0:
+                        hits.update(owners[(last,)])
+                        continue
+                    for end in positions:
+                        if end >= n:
+                            found = owners.get((*bases[end - n : end], last))
+                            if found is not None:
+                                hits.update(found)
+        return hits
 
 
 def text_anchors(indexes: Sequence[FamilyIndex]) -> frozenset[str]:
@@ -219,21 +281,12 @@ def _unique(terms: Iterator[str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class TermPattern:
+class _Pattern:
     """A compiled rule term: the bases of its words, in order."""
 
     head: tuple[str, ...]  # the words before the last one
     last: str  # "" when the term has no word: it then meets nothing
     family: bool  # the last word also meets the words built on it
-
-    def found_in(self, indexes: Sequence[FamilyIndex]) -> bool:
-        """Whether the term occurs in one of these family indexes (``text_indexes``)."""
-        last = self.last
-        if last and not self.head:
-            # One word (most terms): any occurrence will do, a set lookup.
-            family = self.family
-            return any(last in i.by_base or (family and last in i.by_root) for i in indexes)
-        return any(self.occurs(index) for index in indexes)
 
     def occurs(self, index: FamilyIndex) -> bool:
         if not self.last:
@@ -247,22 +300,8 @@ class TermPattern:
         return any(end >= n and index.bases[end - n : end] == self.head for end in ends)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleTest:
-    """A compiled keyword rule (``rule_test``): its wanted and excluded terms' patterns."""
-
-    wanted: tuple[TermPattern, ...]
-    unwanted: tuple[TermPattern, ...]
-
-    def matches(self, indexes: Sequence[FamilyIndex]) -> bool:
-        """``KeywordRule.matches_indexes``."""
-        return any(p.found_in(indexes) for p in self.wanted) and not any(
-            p.found_in(indexes) for p in self.unwanted
-        )
-
-
 @lru_cache(maxsize=4096)
-def _pattern(term: str, *, family: bool) -> TermPattern:
+def _pattern(term: str, *, family: bool) -> _Pattern:
     words = build_document(term).words
     start, end = 0, len(words)
     while start < end and words[start] == BREAK:
@@ -271,4 +310,4 @@ def _pattern(term: str, *, family: bool) -> TermPattern:
         end -= 1
     bases = tuple(word_base(w) for w in words[start:end])
     last = bases[-1] if bases else ""
-    return TermPattern(bases[:-1], last, family=family and has_family(last))
+    return _Pattern(bases[:-1], last, family=family and has_family(last))
