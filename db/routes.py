@@ -145,23 +145,22 @@ async def insert_routes(
         }
         for r in routes
     ]
-    insert = sa.insert(_routes())
-    if session.get_bind().dialect.name == "postgresql":
-        # Route ids are digest cursors: they must become visible in id order, so a digest
-        # never moves a cursor past a route still being committed by another process. The
-        # lock is taken in the INSERT itself (no round trip of its own): its rows are
-        # selected from the lock's row, so none gets its id before the lock is held.
-        lock = sa.select(sa.func.pg_advisory_xact_lock(_ROUTES_LOCK).label("held")).cte("lock")
-        values = sa.values(
-            *(sa.column(name, _routes().c[name].type) for name in rows[0]), name="route"
-        ).data([tuple(row.values()) for row in rows])
-        # Typed, so that a column all NULL (no digest slots) is bytea, not text.
-        typed = (sa.cast(values.c[name], _routes().c[name].type) for name in rows[0])
-        rows_after_lock = sa.select(*typed).select_from(lock.join(values, sa.true()))
-        insert = insert.from_select(list(rows[0]), rows_after_lock)
-        await (await session.connection()).execute(insert)
+    table = _routes()
+    connection = await session.connection()
+    if session.get_bind().dialect.name != "postgresql":
+        await connection.execute(sa.insert(table), rows)
         return
-    await (await session.connection()).execute(insert, rows)
+    # Route ids are digest cursors: they must become visible in id order, so a digest
+    # never moves a cursor past a route still being committed by another process. The
+    # lock is taken in the INSERT itself (no round trip of its own): its row is selected
+    # from the lock's, so it gets no id before the lock is held. Bound parameters, typed
+    # (a NULL bitmap is bytea), so the statement is compiled once.
+    lock = sa.select(sa.func.pg_advisory_xact_lock(_ROUTES_LOCK).label("held")).cte("lock")
+    names = list(rows[0])
+    row = sa.select(
+        *(sa.cast(sa.bindparam(n, type_=table.c[n].type), table.c[n].type) for n in names)
+    )
+    await connection.execute(sa.insert(table).from_select(names, row.select_from(lock)), rows)
 
 
 async def unfanned_routes(session: AsyncSession, *, limit: int) -> list[RouteRecord]:
