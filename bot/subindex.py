@@ -6,12 +6,12 @@ the rows ``db.chats.subscription_rows`` loads, ``update_index`` replaces some ch
 with their freshly loaded rows, ``matching_slots`` answers "who gets this article" as a
 Roaring bitmap (pyroaring) of chat slots (``chats.slot``: small dense numbers, so the sets of
 100,000 chats are a few KB and their unions and differences run in C), and
-``matching_chats`` the same as chats. The candidates come from two inverted maps, topic →
-slots and rule anchor → slots (the last word of each wanted term,
-``summaries.rules.KeywordRule.anchors``); a chat found by topic is matched unless it wants
-forums only, one found by a rule when one of its rules matches: the decision of
-``bot.matching.matches`` for every chat (the tests compare them), at a cost that grows with
-the candidates, not with the chats.
+``matching_chats`` the same as chats. The chats come from inverted maps: topic → slots,
+and rule term → slots, the terms held by their words (``summaries.rules.TermTable``), so
+those an article holds are found by walking its words once; a chat found by topic is
+matched unless it wants forums only, one found by a rule when one of its rules matches: the
+decision of ``bot.matching.matches`` for every chat (the tests compare them), at a cost
+that grows with the article and the chats found, not with the chats or their rules.
 """
 
 from __future__ import annotations

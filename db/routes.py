@@ -2,7 +2,8 @@
 (``chats.slot``) of the chats it matched as serialized Roaring bitmaps (pyroaring), and the
 chats behind slots.
 
-Plain records out, no ORM objects kept: routing writes routes, the fan-out reads the oldest
+Plain records out, no ORM objects kept: routing reads the articles it is to route
+(``articles_to_route``) and writes routes, the fan-out reads the oldest
 with instant slots left and advances ``fanned``, digests read the digest bitmaps after a
 cursor, and ``matched_pairs`` answers "which (chat, article) pairs were matched" for tests,
 benchmarks and tools without their decoding bitmaps. A slot resolves to a chat only if the
