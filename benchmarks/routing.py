@@ -4,8 +4,9 @@ A realistic mix (the shape of issue 12's 98,000 chats: ~1.6 topics a chat, popul
 far more followed than others, half the chats with one keyword rule, 75 % instant, 20 %
 daily, 5 % weekly, a few paused, inactive or forums-only) is written straight into a fresh
 database; then ``bot.routing.route_articles`` routes one article, a batch of 10 and a batch
-of 100 (each article ~450 words on 1-3 topics). The first call also builds the subscription
-index, reported on its own line.
+of 100 (each article ~450 words on 1-3 topics), then ``--singles`` more articles one at a
+time (their median: one article alone is one noisy sample). The first call also builds the
+subscription index, reported on its own line.
 
 Routing writes one route row an article (its chats' slots as bitmaps); the instant
 deliveries are written later, at sending pace, by ``bot.routing.fan_out``, measured on its
@@ -33,6 +34,7 @@ import asyncio
 import json
 import random
 import resource
+import statistics
 import tempfile
 import threading
 import time
@@ -391,15 +393,18 @@ async def index_figures(url: str, article_ids: Sequence[int]) -> str:
     )
 
 
-def run(url: str, chats: int, seed: int, *, with_digests: bool = False) -> None:
+def run(url: str, chats: int, seed: int, *, with_digests: bool = False, singles: int = 0) -> None:
     rng = random.Random(seed)
     upgrade(url)
     seed_chats(url, chats, rng)
     warm = seed_articles(url, 1, rng, start=0)
     routed = [seed_articles(url, n, rng, start=1000 * (k + 1)) for k, n in enumerate(BATCHES)]
     raw = [seed_articles(url, n, rng, start=100_000 + 1000 * k) for k, n in enumerate(BATCHES)]
+    # Seeded last, so the articles above are the same whatever their number.
+    more = seed_articles(url, singles, rng, start=200_000) if singles else []
     before = rss_mib()
-    first, *results = asyncio.run(route(url, [warm, *routed]))
+    first, *results = asyncio.run(route(url, [warm, *routed, *([i] for i in more)]))
+    results, one_by_one = results[: len(BATCHES)], results[len(BATCHES) :]
     print(
         f"  first article (loads and builds the index): {first[0] * 1000:,.0f} ms wall, "
         f"{first[2]:,} matches; RSS {before:,.0f} MiB before, {rss_mib():,.0f} MiB after all",
@@ -415,6 +420,16 @@ def run(url: str, chats: int, seed: int, *, with_digests: bool = False) -> None:
             f"({cpu / n * 1000:6.1f} ms CPU), {per:6,.0f} matches/article | bare SELECT "
             f"{select_s / n * 1000:5.1f} ms -> {wall / select_s:5.1f}x | SELECT + INSERT "
             f"of a {size:,}-byte row {raw_s / n * 1000:5.1f} ms -> {wall / raw_s:4.2f}x",
+            flush=True,
+        )
+    if one_by_one:
+        walls = sorted(wall * 1000 for wall, _, _ in one_by_one)
+        cpus = sorted(cpu * 1000 for _, cpu, _ in one_by_one)
+        print(
+            f"  {len(one_by_one)} more articles one at a time: {statistics.median(walls):.1f} ms"
+            f" wall median ({walls[0]:.1f}-{walls[-1]:.1f}), {statistics.median(cpus):.1f} ms"
+            f" CPU median ({cpus[0]:.1f}-{cpus[-1]:.1f}),"
+            f" {statistics.mean(m for _, _, m in one_by_one):,.0f} matches/article",
             flush=True,
         )
     raw_fan = raw_deliveries(url, routed[-1][0], 1000)
@@ -445,13 +460,22 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--digests", action="store_true", help="time send_due_digests too")
+    parser.add_argument(
+        "--singles", type=int, default=20, help="more articles routed one at a time (median)"
+    )
     args = parser.parse_args()
     for engine in args.engines:
         for chats in args.chats:
             print(f"{engine}, {chats:,} chats", flush=True)
             if engine == "sqlite":
                 with tempfile.TemporaryDirectory() as tmp:
-                    run(f"sqlite:///{tmp}/routing.db", chats, args.seed, with_digests=args.digests)
+                    run(
+                        f"sqlite:///{tmp}/routing.db",
+                        chats,
+                        args.seed,
+                        with_digests=args.digests,
+                        singles=args.singles,
+                    )
             else:
                 from tests.pg import start_postgres  # noqa: PLC0415
 
@@ -462,6 +486,7 @@ def main() -> None:
                         chats,
                         args.seed,
                         with_digests=args.digests,
+                        singles=args.singles,
                     )
                 finally:
                     server.stop()

@@ -2,7 +2,7 @@
 (/sub) carried it, and which articles only such private feeds carried (those reach no
 other chat by topic or rule: a chat's feed is not everyone's news).
 
-``owned_articles`` reads it for a batch of articles (two queries); ``OwnedArticles.owners_of``
+``owned_articles`` reads it for a batch of articles (one query); ``OwnedArticles.owners_of``
 applies each chat's topic filter, a pure decision routing calls once per article.
 """
 
@@ -37,7 +37,7 @@ class OwnedArticles:
 
 async def owned_articles(session: AsyncSession, article_ids: Sequence[int]) -> OwnedArticles:
     owners: dict[int, list[ArticleOwner]] = {}
-    for owner in await chatfeeds.article_owners(session, article_ids):
+    found, private = await chatfeeds.article_feeds(session, article_ids)
+    for owner in found:
         owners.setdefault(owner.article_id, []).append(owner)
-    private = await chatfeeds.private_articles(session, article_ids)
     return OwnedArticles({a: tuple(o) for a, o in owners.items()}, frozenset(private))

@@ -53,7 +53,7 @@ from db import routes as routes_db
 from db.bulk import PreparedRows, insert_prepared, prepare_rows
 from db.engine import transaction
 from db.models import Article, Chat
-from db.routes import NewRoute, RouteRecord, SlotChat
+from db.routes import ArticleToRoute, NewRoute, RouteRecord, SlotChat
 
 log = logging.getLogger(__name__)
 
@@ -154,20 +154,12 @@ async def _route(
     session: AsyncSession, ids: Sequence[int], subs: Subscribers, *, now: datetime
 ) -> int:
     """Route the announced articles among ``ids`` in the caller's transaction."""
-    articles = (
-        await session.exec(
-            select(Article)
-            .where(col(Article.id).in_(list(ids)), col(Article.announce).is_(True))
-            .order_by(col(Article.published), col(Article.id))
-        )
-    ).all()
-    done = await routes_db.routed_articles(session, [a.id for a in articles if a.id is not None])
-    articles = [a for a in articles if a.id not in done]
+    articles = await routes_db.articles_to_route(session, ids)
     if not articles:
         return 0
     # Chats' own feeds: their owners get their articles, no one else gets an article that
     # only such feeds carried.
-    owned = await owned_articles(session, [a.id for a in articles if a.id is not None])
+    owned = await owned_articles(session, [a.id for a in articles])
     async with subs.lock:
         index = await subs.current(session)
         # Matching is CPU work: off the event loop, so the bot stays responsive.
@@ -180,14 +172,13 @@ async def _route(
 
 
 def _plan_routes(
-    articles: Sequence[Article], index: SubscriptionIndex, owned: OwnedArticles
+    articles: Sequence[ArticleToRoute], index: SubscriptionIndex, owned: OwnedArticles
 ) -> list[NewRoute]:
     """The routes of these articles (those matching no chat left out); no I/O. A chat
     found by its subscriptions and by its own feed is one bit."""
     planned: list[NewRoute] = []
     for article in articles:
-        assert article.id is not None  # loaded from the database
-        topics = article.topics or []
+        topics = article.topics
         found = BitMap()
         if not owned.is_private(article.id):
             found = matching_slots(

@@ -6,12 +6,12 @@ the rows ``db.chats.subscription_rows`` loads, ``update_index`` replaces some ch
 with their freshly loaded rows, ``matching_slots`` answers "who gets this article" as a
 Roaring bitmap (pyroaring) of chat slots (``chats.slot``: small dense numbers, so the sets of
 100,000 chats are a few KB and their unions and differences run in C), and
-``matching_chats`` the same as chats. The candidates come from two inverted maps, topic →
-slots and rule anchor → slots (the last word of each wanted term,
-``summaries.rules.KeywordRule.anchors``); a chat found by topic is matched unless it wants
-forums only, one found by a rule when one of its rules matches: the decision of
-``bot.matching.matches`` for every chat (the tests compare them), at a cost that grows with
-the candidates, not with the chats.
+``matching_chats`` the same as chats. The chats come from inverted maps: topic → slots,
+and rule term → slots, the terms held by their words (``summaries.rules.TermTable``), so
+those an article holds are found by walking its words once; a chat found by topic is
+matched unless it wants forums only, one found by a rule when one of its rules matches: the
+decision of ``bot.matching.matches`` for every chat (the tests compare them), at a cost
+that grows with the article and the chats found, not with the chats or their rules.
 """
 
 from __future__ import annotations
@@ -24,14 +24,7 @@ from pyroaring import BitMap
 from bot.digests import DIGEST_MODES
 from bot.matching import Subscription, stored_subscription
 from db.chats import SubscriptionRows
-from summaries.rules import (
-    KeywordRule,
-    rule_matcher,
-    term_anchor,
-    term_finder,
-    text_anchors,
-    text_indexes,
-)
+from summaries.rules import TermTable, text_anchors, text_indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +55,14 @@ class SubscriptionIndex:
     by_slot: dict[int, int] = field(default_factory=dict)  # slot -> chat id
     by_topic: dict[str, BitMap] = field(default_factory=dict)
     # The wanted terms of rules with no exclusions (such a rule matches when one of its
-    # terms occurs) → slots, and the terms by their anchor.
+    # terms occurs) → slots, and those terms by their words (each its own owner).
     by_term: dict[str, BitMap] = field(default_factory=dict)
-    terms_by_anchor: dict[str, set[str]] = field(default_factory=dict)
-    # Rules with exclusions (canonical query → the rule and its slots), by their anchors.
-    by_rule: dict[str, tuple[KeywordRule, BitMap]] = field(default_factory=dict)
-    rules_by_anchor: dict[str, set[str]] = field(default_factory=dict)
+    terms: TermTable = field(default_factory=lambda: TermTable(family=True))
+    # Rules with exclusions (canonical query → slots), and their wanted and excluded
+    # terms by their words (owned by the rules' queries).
+    by_rule: dict[str, BitMap] = field(default_factory=dict)
+    rule_wanted: TermTable = field(default_factory=lambda: TermTable(family=True))
+    rule_unwanted: TermTable = field(default_factory=lambda: TermTable(family=False))
     forums_only: BitMap = field(default_factory=BitMap)
     digest: BitMap = field(default_factory=BitMap)  # chats in a digest mode
     # One frozenset per distinct choice of topics: 100,000 chats make a few thousand.
@@ -106,9 +101,10 @@ def candidate_chats(
 ) -> set[int]:
     """The chats an article may be for: those with one of its topics, and those with a rule
     whose anchor is among its words. A superset; ``matching_chats`` decides."""
-    indexes = text_indexes(title, text)
-    terms, rules = _candidates(index, text_anchors(indexes))
-    found = [index.by_term[t] for t in terms] + [index.by_rule[r][1] for r in rules]
+    anchors = text_anchors(text_indexes(title, text))
+    terms = index.terms.owners_ending_in(anchors)
+    rules = index.rule_wanted.owners_ending_in(anchors)
+    found = [index.by_term[t] for t in terms] + [index.by_rule[r] for r in rules]
     found.append(_topic_slots(index, topics))
     return {index.by_slot[slot] for slot in BitMap.union(*found)}
 
@@ -130,19 +126,20 @@ def matching_slots(
 
     A chat found by topic has a topic of the article, so it is for it unless it wants
     forums only: bitmap operations, no call per chat (most matches come this way). Chats
-    found by a rule's anchor have their rules tested, on the article's text indexed once.
+    found by a rule have it matched, as ``matches`` decides, on the article's text indexed
+    once: the terms found in it are looked up by its words (``TermTable``), so the cost
+    grows with the text and the chats found, not with the number of rules.
     """
     sure = _topic_slots(index, topics)
-    # By rule: those with a rule that matches, as ``matches`` decides, unless they want
-    # forums only and it is none. A rule with no exclusions matches when one of its terms
-    # occurs: each distinct term of the text's anchors is looked for once, and its chats
-    # taken at once; a rule with exclusions is tested once, whatever its number of chats.
+    # By rule, unless they want forums only and it is none. A rule with no exclusions
+    # matches when one of its terms occurs: each term found takes its chats at once. A
+    # rule with exclusions, when a wanted term occurs and no excluded one does.
     indexes = text_indexes(title, text)
-    terms, rules = _candidates(index, text_anchors(indexes))
-    found = term_finder(indexes)
-    test = rule_matcher(indexes)
-    by_rule = [index.by_term[t] for t in terms if found(t, True)]
-    by_rule += [slots for rule, slots in (index.by_rule[r] for r in rules) if test(rule)]
+    by_rule = [index.by_term[t] for t in index.terms.found(indexes)]
+    rules = index.rule_wanted.found(indexes)
+    if rules:
+        rules -= index.rule_unwanted.found(indexes)
+        by_rule += [index.by_rule[r] for r in rules]
     sure |= BitMap.union(*by_rule) if by_rule else BitMap()
     if not is_event:
         sure -= index.forums_only
@@ -152,20 +149,6 @@ def matching_slots(
 def _topic_slots(index: SubscriptionIndex, topics: Sequence[str]) -> BitMap:
     found = [index.by_topic[t] for t in topics if t in index.by_topic]
     return BitMap.union(*found) if found else BitMap()
-
-
-def _candidates(index: SubscriptionIndex, anchors: frozenset[str]) -> tuple[set[str], set[str]]:
-    """The terms and the rules with exclusions (by query) whose anchor is among ``anchors``."""
-    return _by_anchors(index.terms_by_anchor, anchors), _by_anchors(index.rules_by_anchor, anchors)
-
-
-def _by_anchors(inverted: dict[str, set[str]], anchors: frozenset[str]) -> set[str]:
-    # Walk the smaller side: a long text has thousands of words, a small index few anchors.
-    if len(anchors) <= len(inverted):
-        parts = [inverted[a] for a in anchors if a in inverted]
-    else:
-        parts = [keys for anchor, keys in inverted.items() if anchor in anchors]
-    return set().union(*parts)
 
 
 def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
@@ -204,15 +187,22 @@ def _add(index: SubscriptionIndex, rows: SubscriptionRows) -> None:
         for rule in sub.rules:
             if rule.exclude_terms:
                 key = str(rule)
-                index.by_rule.setdefault(key, (rule, BitMap()))[1].add(slot)
-                for anchor in rule.anchors():
-                    index.rules_by_anchor.setdefault(anchor, set()).add(key)
+                slots = index.by_rule.get(key)
+                if slots is None:
+                    slots = index.by_rule[key] = BitMap()
+                    for term in rule.include_terms:
+                        index.rule_wanted.add(term, key)
+                    for term in rule.exclude_terms:
+                        index.rule_unwanted.add(term, key)
+                slots.add(slot)
                 continue
             for term in rule.include_terms:
-                anchor = term_anchor(term)
-                if anchor:  # a term without one is never found (KeywordRule.anchors)
-                    index.by_term.setdefault(term, BitMap()).add(slot)
-                    index.terms_by_anchor.setdefault(anchor, set()).add(term)
+                slots = index.by_term.get(term)
+                if slots is None:
+                    if not index.terms.add(term, term):  # no word: never found
+                        continue
+                    slots = index.by_term[term] = BitMap()
+                slots.add(slot)
 
 
 def _remove(index: SubscriptionIndex, chat_id: int) -> None:
@@ -228,17 +218,15 @@ def _remove(index: SubscriptionIndex, chat_id: int) -> None:
     for rule in entry.subscription.rules:
         if rule.exclude_terms:
             key = str(rule)
-            found = index.by_rule.get(key)
-            if found is not None:
-                found[1].discard(slot)
-                if not found[1]:
-                    del index.by_rule[key]
-                    for anchor in rule.anchors():
-                        _forget(index.rules_by_anchor, anchor, key)
+            if _discard(index.by_rule, key, slot):
+                for term in rule.include_terms:
+                    index.rule_wanted.remove(term, key)
+                for term in rule.exclude_terms:
+                    index.rule_unwanted.remove(term, key)
             continue
         for term in rule.include_terms:
             if _discard(index.by_term, term, slot):
-                _forget(index.terms_by_anchor, term_anchor(term), term)
+                index.terms.remove(term, term)
 
 
 def _discard(inverted: dict[str, BitMap], key: str, slot: int) -> bool:
@@ -251,11 +239,3 @@ def _discard(inverted: dict[str, BitMap], key: str, slot: int) -> bool:
         return False
     del inverted[key]
     return True
-
-
-def _forget(inverted: dict[str, set[str]], anchor: str, key: str) -> None:
-    keys = inverted.get(anchor)
-    if keys is not None:
-        keys.discard(key)
-        if not keys:
-            del inverted[anchor]

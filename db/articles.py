@@ -232,8 +232,9 @@ async def mark_routed(session: AsyncSession, article_ids: Sequence[int], *, now:
     """Routing matched these articles to the chats: never route them again."""
     articles = SQLModel.metadata.tables["articles"]
     stamp = sa.bindparam("b_now", now, type_=articles.c.routed_at.type)
+    connection = await session.connection()  # a Core statement: no ORM work per call
     for part in _chunks(list(article_ids)):
-        await session.exec(
+        await connection.execute(
             articles.update()
             .where(articles.c.id.in_(list(part)), articles.c.routed_at.is_(None))
             .values(routed_at=stamp)

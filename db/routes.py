@@ -2,7 +2,8 @@
 (``chats.slot``) of the chats it matched as serialized Roaring bitmaps (pyroaring), and the
 chats behind slots.
 
-Plain records out, no ORM objects kept: routing writes routes, the fan-out reads the oldest
+Plain records out, no ORM objects kept: routing reads the articles it is to route
+(``articles_to_route``) and writes routes, the fan-out reads the oldest
 with instant slots left and advances ``fanned``, digests read the digest bitmaps after a
 cursor, and ``matched_pairs`` answers "which (chat, article) pairs were matched" for tests,
 benchmarks and tools without their decoding bitmaps. A slot resolves to a chat only if the
@@ -37,6 +38,17 @@ class NewRoute:
     article_id: int
     instant: BitMap
     digest: BitMap
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleToRoute:
+    """What matching reads of an article."""
+
+    id: int
+    title: str
+    text: str
+    topics: tuple[str, ...]
+    is_event: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,44 +99,69 @@ def decode(stored: bytes | None) -> BitMap:
     return BitMap.deserialize(bytes(stored)) if stored else BitMap()
 
 
-async def routed_articles(session: AsyncSession, article_ids: Collection[int]) -> set[int]:
-    """Which of these articles have their route already."""
-    found: set[int] = set()
-    ids = sorted(set(article_ids))
-    for start in range(0, len(ids), IN_CHUNK):
-        query = select(Route.article_id).where(
-            col(Route.article_id).in_(ids[start : start + IN_CHUNK])
+async def articles_to_route(
+    session: AsyncSession, article_ids: Collection[int]
+) -> list[ArticleToRoute]:
+    """These articles, those to be announced and with no route yet, oldest first: what
+    matching reads of them (plain rows, one query)."""
+    articles = SQLModel.metadata.tables["articles"]
+    routed = sa.exists().where(_routes().c.article_id == articles.c.id)
+    query = (
+        sa.select(
+            articles.c.id,
+            articles.c.title,
+            articles.c.text,
+            articles.c.topics,
+            articles.c.is_event,
         )
-        found.update((await session.exec(query)).all())
-    return found
+        .where(
+            articles.c.id.in_(sorted(set(article_ids))),
+            articles.c.announce.is_(True),
+            ~routed,
+        )
+        .order_by(articles.c.published, articles.c.id)
+    )
+    connection = await session.connection()
+    return [
+        ArticleToRoute(article_id, title, text, tuple(topics or ()), is_event)
+        for article_id, title, text, topics, is_event in await connection.execute(query)
+    ]
 
 
 async def insert_routes(
     session: AsyncSession, routes: Sequence[NewRoute], *, now: datetime
 ) -> None:
-    """Write routes (one row each: whatever the number of chats matched)."""
+    """Write routes (one row each: whatever the number of chats matched), in one
+    statement."""
     if not routes:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        # Route ids are digest cursors: they must become visible in id order, so a digest
-        # never moves a cursor past a route still being committed by another process.
-        lock = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_ROUTES_LOCK)
-        await (await session.connection()).execute(lock)
-    table = SQLModel.metadata.tables["routes"]
-    await session.exec(
-        sa.insert(table),
-        params=[
-            {
-                "article_id": r.article_id,
-                "created_at": now,
-                "instant": encode(r.instant),
-                "instant_count": len(r.instant),
-                "digest": encode(r.digest),
-                "fanned": 0,
-            }
-            for r in routes
-        ],
+    rows = [
+        {
+            "article_id": r.article_id,
+            "created_at": now,
+            "instant": encode(r.instant),
+            "instant_count": len(r.instant),
+            "digest": encode(r.digest),
+            "fanned": 0,
+        }
+        for r in routes
+    ]
+    table = _routes()
+    connection = await session.connection()
+    if session.get_bind().dialect.name != "postgresql":
+        await connection.execute(sa.insert(table), rows)
+        return
+    # Route ids are digest cursors: they must become visible in id order, so a digest
+    # never moves a cursor past a route still being committed by another process. The
+    # lock is taken in the INSERT itself (no round trip of its own): its row is selected
+    # from the lock's, so it gets no id before the lock is held. Bound parameters, typed
+    # (a NULL bitmap is bytea), so the statement is compiled once.
+    lock = sa.select(sa.func.pg_advisory_xact_lock(_ROUTES_LOCK).label("held")).cte("lock")
+    names = list(rows[0])
+    row = sa.select(
+        *(sa.cast(sa.bindparam(n, type_=table.c[n].type), table.c[n].type) for n in names)
     )
+    await connection.execute(sa.insert(table).from_select(names, row.select_from(lock)), rows)
 
 
 async def unfanned_routes(session: AsyncSession, *, limit: int) -> list[RouteRecord]:

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
 
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_RULE_TERMS",
     "KeywordRule",
     "RuleError",
+    "TermTable",
     "parse_rule",
     "text_anchors",
     "text_indexes",
@@ -125,39 +126,83 @@ def text_indexes(title: str, text: str) -> tuple[FamilyIndex, FamilyIndex]:
     return family_index(title), family_index(text)
 
 
-def term_anchor(term: str) -> str:
-    """The anchor of one wanted term (``KeywordRule.anchors`` holds those of a rule's
-    wanted terms; "" when it has none)."""
-    return _pattern(term, family=True).last
+@dataclass(slots=True)
+class TermTable:
+    """Terms by their words, each with its owners (a rule's key, a term itself), found in
+    a text in one walk over its distinct words: the cost grows with the text, not with
+    the number of terms. A term is found where ``KeywordRule.matches`` finds it.
 
+    Wanted terms (``family`` True) meet a word's family when their last word has one
+    (``has_family``); excluded terms (``family`` False) meet bases only. Empty entries
+    are dropped, so two tables of the same terms and owners are equal.
+    """
 
-def term_finder(indexes: Sequence[FamilyIndex]) -> Callable[[str, bool], bool]:
-    """Whether a term (wanted: ``family`` True, excluded: False) occurs in the title and
-    text of these ``text_indexes``, as ``KeywordRule.matches_indexes`` looks for it; each
-    distinct term is looked for once (thousands of rules share a few thousand words)."""
-    seen: dict[tuple[str, bool], bool] = {}
+    family: bool
+    # The bases of a term's words (the last included) -> its owners.
+    owners: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    # A term's last word -> the lengths of the words before it, each with its count of
+    # distinct keys: which slices of a text to look up where that word occurs.
+    heads: dict[str, dict[int, int]] = field(default_factory=dict)
 
-    def found(term: str, family: bool) -> bool:
-        verdict = seen.get((term, family))
-        if verdict is None:
-            pattern = _pattern(term, family=family)
-            verdict = seen[term, family] = any(pattern.occurs(index) for index in indexes)
-        return verdict
+    def add(self, term: str, owner: str) -> bool:
+        """Add ``owner`` to ``term``'s owners; False (nothing added) when the term has no
+        word and so is never found."""
+        pattern = _pattern(term, family=self.family)
+        if not pattern.last:
+            return False
+        key = (*pattern.head, pattern.last)
+        owners = self.owners.get(key)
+        if owners is None:
+            owners = self.owners[key] = set()
+            lengths = self.heads.setdefault(pattern.last, {})
+            lengths[len(pattern.head)] = lengths.get(len(pattern.head), 0) + 1
+        owners.add(owner)
+        return True
 
-    return found
+    def remove(self, term: str, owner: str) -> None:
+        pattern = _pattern(term, family=self.family)
+        key = (*pattern.head, pattern.last)
+        owners = self.owners.get(key)
+        if owners is None:
+            return
+        owners.discard(owner)
+        if owners:
+            return
+        del self.owners[key]
+        lengths = self.heads[pattern.last]
+        lengths[len(pattern.head)] -= 1
+        if not lengths[len(pattern.head)]:
+            del lengths[len(pattern.head)]
+            if not lengths:
+                del self.heads[pattern.last]
 
+    def owners_ending_in(self, words: Collection[str]) -> set[str]:
+        """The owners of the terms whose last word's base is one of ``words`` (a walk
+        over every term: for tests and tools)."""
+        return set().union(*(o for key, o in self.owners.items() if key[-1] in words))
 
-def rule_matcher(indexes: Sequence[FamilyIndex]) -> Callable[[KeywordRule], bool]:
-    """``KeywordRule.matches_indexes`` on these ``text_indexes`` for many rules, each
-    distinct term looked for once (``term_finder``)."""
-    found = term_finder(indexes)
-
-    def matches(rule: KeywordRule) -> bool:
-        return any(found(t, True) for t in rule.include_terms) and not any(
-            found(t, False) for t in rule.exclude_terms
-        )
-
-    return matches
+    def found(self, indexes: Sequence[FamilyIndex]) -> set[str]:
+        """The owners of the terms that occur in these family indexes (``text_indexes``)."""
+        hits: set[str] = set()
+        heads, owners = self.heads, self.owners
+        for index in indexes:
+            # Where a term's last word occurs, by its base, or by a root it is built on
+            # (a wanted term whose last word has a family).
+            ends = [(w, at) for w, at in index.by_base.items() if w in heads]
+            if self.family:
+                ends += [(w, at) for w, at in index.by_root.items() if w in heads and has_family(w)]
+            bases = index.bases
+            for last, positions in ends:
+                for n in heads[last]:
+                    if n == 0:
+                        hits.update(owners[(last,)])
+                        continue
+                    for end in positions:
+                        if end >= n:
+                            found = owners.get((*bases[end - n : end], last))
+                            if found is not None:
+                                hits.update(found)
+        return hits
 
 
 def text_anchors(indexes: Sequence[FamilyIndex]) -> frozenset[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -96,22 +96,7 @@ def compile_term(keyword: str) -> Term:
 
 def build_document(text: str) -> Document:
     """The document of ``text``, uncached (see ``document``)."""
-    # NFKC folds full-width forms ("ＡＩ") and ligatures; casefold is lower() for all scripts.
-    folded = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).casefold()
-    if folded.isascii():
-        words = [word or BREAK for word in _TOKEN.findall(folded)]
-        cjk = 0
-    else:
-        words = []
-        for word in _TOKEN.findall(folded):
-            if not word:
-                words.append(BREAK)
-            elif word.isascii():
-                words.append(word)
-            else:
-                # \w+ runs CJK into neighbouring letters ("用crispr编辑"): split them apart.
-                words.extend(_CJK_PIECE.findall(word))
-        cjk = len(_CJK_CHAR.findall(folded))
+    words, cjk = _tokens(text)
     stem = stemmer()
     stems = [stem(word) for word in words]
     index: dict[str, list[int]] = {}
@@ -125,6 +110,25 @@ def build_document(text: str) -> Document:
         size=latin + cjk / CJK_CHARS_PER_WORD,
         cjk_chars=cjk,
     )
+
+
+def _tokens(text: str) -> tuple[list[str], int]:
+    """The words of ``text`` (its first MAX_TEXT_CHARS characters), case-folded, single CJK
+    characters and BREAK included (``Document.words``), and its number of CJK characters."""
+    # NFKC folds full-width forms ("ＡＩ") and ligatures; casefold is lower() for all scripts.
+    folded = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).casefold()
+    if folded.isascii():
+        return [word or BREAK for word in _TOKEN.findall(folded)], 0
+    words: list[str] = []
+    for word in _TOKEN.findall(folded):
+        if not word:
+            words.append(BREAK)
+        elif word.isascii():
+            words.append(word)
+        else:
+            # \w+ runs CJK into neighbouring letters ("用crispr编辑"): split them apart.
+            words.extend(_CJK_PIECE.findall(word))
+    return words, len(_CJK_CHAR.findall(folded))
 
 
 # Subscription matching tests many rules against one article: keep its last few documents.
@@ -238,12 +242,13 @@ def family_index(text: str) -> FamilyIndex:
     return _cached_family_index(text[:MAX_TEXT_CHARS])
 
 
-def build_family_index(doc: Document) -> FamilyIndex:
-    """The family index of ``doc``'s words, uncached (see ``family_index``)."""
+def build_family_index(words: Sequence[str]) -> FamilyIndex:
+    """The family index of these words (``Document.words``), uncached (see
+    ``family_index``)."""
     bases: list[str] = []
     by_base: dict[str, list[int]] = {}
     by_root: dict[str, list[int]] = {}
-    for position, word in enumerate(doc.words):
+    for position, word in enumerate(words):
         base, roots = _word_forms(word)
         bases.append(base)
         by_base.setdefault(base, []).append(position)
@@ -280,7 +285,9 @@ def has_family(base: str) -> bool:
 
 @lru_cache(maxsize=16)
 def _cached_family_index(text: str) -> FamilyIndex:
-    return build_family_index(document(text))
+    # The words only: their Snowball stems (``document``) are not needed here, and a text
+    # routed in the bot's process is new to its stem cache.
+    return build_family_index(_tokens(text)[0])
 
 
 @lru_cache(maxsize=65_536)

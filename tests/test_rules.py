@@ -9,62 +9,98 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from summaries.errors import SummariesError
-from summaries.rules import MAX_RULE_CHARS, MAX_RULE_TERMS, KeywordRule, RuleError, parse_rule
+from summaries.rules import (
+    MAX_RULE_CHARS,
+    MAX_RULE_TERMS,
+    KeywordRule,
+    RuleError,
+    TermTable,
+    parse_rule,
+    text_indexes,
+)
 from summaries.terms import word_base
 
 # --- matching ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("query", "title", "text", "expected"),
-    [
-        # stems
-        ("sequence", "", "Genome sequencing got cheap.", True),
-        ("sequencing", "", "They compared the DNA sequences.", True),
-        ("microbes", "", "A microbe in the soil.", True),
-        # word boundaries
-        ("ai", "", "She said it was fine and waited.", False),
-        ("ai", "", "AI-powered tools help.", True),
-        ("cell", "", "Cellular phones are everywhere.", False),
-        ("cell", "", "Stem cells divide.", True),
-        # case and width
-        ("AI", "", "new ai models", True),
-        ("crispr", "", "ＣＲＩＳＰＲ screens", True),
-        # phrases
-        ('"gene editing"', "", "Gene-edited crops reach the market.", True),
-        ('"gene editing"', "", "Editing a gene is hard.", False),
-        ('"gene editing"', "", "He studied the gene. Editing came later.", False),
-        ("CRISPR-Cas9", "", "using CRISPR/Cas9 in cells", True),
-        ("CRISPR-Cas9", "", "CRISPR and Cas9 are separate words here", False),
-        # any include term
-        ("crispr talen", "", "TALENs were used.", True),
-        ("crispr talen", "", "Zinc fingers were used.", False),
-        # exclusions, in the title or the text
-        ('"gene editing" -plants', "", "Gene editing in plants.", False),
-        ('"gene editing" -plants', "", "Gene editing in mice.", True),
-        ("crispr -mice", "Edited mice live longer", "A CRISPR study.", False),
-        ("microbes -virus", "", "Microbes and viruses.", False),
-        # title alone
-        ("crispr", "CRISPR screen finds drug targets", "", True),
-        # a phrase does not run from the title into the text
-        ('"gene editing"', "A new gene", "Editing follows.", False),
-        # Chinese: substrings, any term
-        ("量子 计算", "", "量子计算机取得突破", True),
-        ("量子 计算", "", "云端算力", False),
-        ("量子计算", "", "计算量子态", False),
-        ("合成生物学", "", "深圳合成生物学大会开幕", True),
-        ("合成生物学 -会议", "", "合成生物学会议开幕", False),
-        ("ai", "", "用AI设计蛋白质", True),
-        # regular-expression syntax is literal text
-        ("a.*b", "", "acb", False),
-        ("a.*b", "", "a.*b", True),
-        ("c++", "", "written in C++", True),
-        # nothing to match in
-        ("crispr", "", "", False),
-    ],
-)
+MATCHES = [
+    # stems
+    ("sequence", "", "Genome sequencing got cheap.", True),
+    ("sequencing", "", "They compared the DNA sequences.", True),
+    ("microbes", "", "A microbe in the soil.", True),
+    # word boundaries
+    ("ai", "", "She said it was fine and waited.", False),
+    ("ai", "", "AI-powered tools help.", True),
+    ("cell", "", "Cellular phones are everywhere.", False),
+    ("cell", "", "Stem cells divide.", True),
+    # case and width
+    ("AI", "", "new ai models", True),
+    ("crispr", "", "ＣＲＩＳＰＲ screens", True),
+    # phrases
+    ('"gene editing"', "", "Gene-edited crops reach the market.", True),
+    ('"gene editing"', "", "Editing a gene is hard.", False),
+    ('"gene editing"', "", "He studied the gene. Editing came later.", False),
+    ("CRISPR-Cas9", "", "using CRISPR/Cas9 in cells", True),
+    ("CRISPR-Cas9", "", "CRISPR and Cas9 are separate words here", False),
+    # any include term
+    ("crispr talen", "", "TALENs were used.", True),
+    ("crispr talen", "", "Zinc fingers were used.", False),
+    # exclusions, in the title or the text
+    ('"gene editing" -plants', "", "Gene editing in plants.", False),
+    ('"gene editing" -plants', "", "Gene editing in mice.", True),
+    ("crispr -mice", "Edited mice live longer", "A CRISPR study.", False),
+    ("microbes -virus", "", "Microbes and viruses.", False),
+    # title alone
+    ("crispr", "CRISPR screen finds drug targets", "", True),
+    # a phrase does not run from the title into the text
+    ('"gene editing"', "A new gene", "Editing follows.", False),
+    # Chinese: substrings, any term
+    ("量子 计算", "", "量子计算机取得突破", True),
+    ("量子 计算", "", "云端算力", False),
+    ("量子计算", "", "计算量子态", False),
+    ("合成生物学", "", "深圳合成生物学大会开幕", True),
+    ("合成生物学 -会议", "", "合成生物学会议开幕", False),
+    ("ai", "", "用AI设计蛋白质", True),
+    # regular-expression syntax is literal text
+    ("a.*b", "", "acb", False),
+    ("a.*b", "", "a.*b", True),
+    ("c++", "", "written in C++", True),
+    # nothing to match in
+    ("crispr", "", "", False),
+]
+
+
+@pytest.mark.parametrize(("query", "title", "text", "expected"), MATCHES)
 def test_rule_matches(query: str, title: str, text: str, expected: bool) -> None:
     assert parse_rule(query).matches(title, text) is expected
+
+
+@pytest.mark.parametrize(("query", "title", "text", "expected"), MATCHES)
+def test_term_tables_find_a_rule_exactly_where_it_matches(
+    query: str, title: str, text: str, expected: bool
+) -> None:
+    rule = parse_rule(query)
+    wanted, unwanted = TermTable(family=True), TermTable(family=False)
+    for term in rule.include_terms:
+        wanted.add(term, "rule")
+    for term in rule.exclude_terms:
+        unwanted.add(term, "rule")
+    indexes = text_indexes(title, text)
+
+    assert bool(wanted.found(indexes) - unwanted.found(indexes)) is expected
+
+
+def test_a_term_table_emptied_term_by_term_equals_a_new_one() -> None:
+    table = TermTable(family=True)
+    terms = ["microbe", "microbes", '"gut microbes"', "gut microbiome", "量子计算"]
+    for term in terms:
+        table.add(term, term)
+    table.add("microbe", "another owner")
+    for term in terms:
+        table.remove(term, term)
+    table.remove("microbe", "another owner")
+
+    assert table == TermTable(family=True)
 
 
 # --- word families --------------------------------------------------------------------------------

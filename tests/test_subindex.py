@@ -39,6 +39,8 @@ QUERIES = tuple(
         "vaccine -plants",
         '"gut microbes" fusion',
         "organ",
+        '"gene editing" -"gene drive"',
+        "量子 -计算机",
     )
 )
 ARTICLES = (
@@ -49,6 +51,7 @@ ARTICLES = (
     ("Vaccination of plants", "A vaccine for plants, the organization says.", [], True),
     ("Organic farming", "Organisms in the soil.", ["space"], False),
     ("Fusion record", "A tokamak held its plasma.", ["space", "ai"], True),
+    ("Gene drives", "Gene editing made a gene drive in mosquitoes.", [], False),
 )
 
 
