@@ -22,6 +22,7 @@ from summaries.fetch import (
     PAGE_ACCEPT,
     Fetcher,
     FetchLimits,
+    _redirect_url,
     parse_max_age,
     parse_retry_after,
 )
@@ -468,6 +469,52 @@ async def test_redirect_loop_is_a_fetch_error(server: FeedServer, fetcher: Fetch
 
     assert str(error) == "too many redirects (more than 3)"
     assert server.hits("/a.xml") + server.hits("/b.xml") == LIMITS.max_redirects + 1
+
+
+async def test_a_redirect_hop_carries_the_cookie_and_validators_of_the_first(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    server.add(
+        "/old.xml", redirect_to="/new.xml", redirect_status=302, headers={"Set-Cookie": "ok=1"}
+    )
+    server.add("/new.xml", RSS)
+
+    await fetcher.fetch(server.url("/old.xml"), etag='"v1"')
+    await fetcher.fetch(server.url("/new.xml"))
+
+    hops = [(path, headers) for _, path, headers in server.requests]
+    assert [path for path, _ in hops] == ["/old.xml", "/new.xml", "/new.xml"]
+    assert "cookie" not in hops[0][1]
+    assert hops[1][1]["cookie"] == "ok=1"
+    assert hops[1][1]["if-none-match"] == '"v1"'
+    assert hops[1][1]["host"] == f"127.0.0.1:{server.port}"
+    assert hops[2][1]["cookie"] == "ok=1"  # the client's cookies outlive one fetch
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ("/b.xml", "http://h.example/b.xml#top"),
+        ("b.xml", "http://h.example/dir/b.xml#top"),
+        ("//other.example/c.xml", "http://other.example/c.xml#top"),
+        ("https://other.example/c.xml#here", "https://other.example/c.xml#here"),
+        ("https:///c.xml", "https://h.example/c.xml#top"),
+    ],
+)
+def test_a_redirect_location_is_read_as_httpx_reads_it(location: str, expected: str) -> None:
+    request = httpx.Request("GET", "http://h.example/dir/a.xml#top")
+
+    assert str(_redirect_url(request, location)) == expected
+
+
+async def test_a_location_that_is_no_url_is_a_bad_response(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    server.add("/feed.xml", redirect_to="http://[::1/feed.xml")
+
+    error = await fetch_error(fetcher, server.url("/feed.xml"))
+
+    assert str(error).startswith("bad HTTP response (Invalid URL in location header")
 
 
 async def test_redirect_to_a_non_http_scheme_is_a_fetch_error(
