@@ -442,8 +442,7 @@ class Ingestor:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._deadline
         try:
-            async with asyncio.timeout_at(deadline):
-                outcome = await self._fetch(feed, now=now)
+            outcome = await self._fetch(feed, now=now, deadline=deadline)
         except TimeoutError:
             outcome = Failed("timeout", f"no feed within FEED_DEADLINE ({self._deadline:g} s)")
         seen = await self._seen(feed, outcome)
@@ -498,10 +497,12 @@ class Ingestor:
                     extra=_about(feed),
                 )
 
-    async def _fetch(self, feed: FeedRow, *, now: datetime) -> Outcome:
+    async def _fetch(self, feed: FeedRow, *, now: datetime, deadline: float) -> Outcome:
+        """The poll's outcome; TimeoutError past ``deadline`` (the fetcher's one clock
+        covers the fetch: no timer of its own for a 304)."""
         try:
             result = await self._fetcher.fetch(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified
+                feed.url, etag=feed.etag, last_modified=feed.last_modified, deadline=deadline
             )
         except FetchError as exc:
             return failure_of(exc)
@@ -510,9 +511,10 @@ class Ingestor:
                 result.etag, result.last_modified, result.max_age, result.permanent_redirect
             )
         try:
-            parsed = await self.parse_feed(
-                result.content, url=result.final_url, now=now, content_type=result.content_type
-            )
+            async with asyncio.timeout_at(deadline):
+                parsed = await self.parse_feed(
+                    result.content, url=result.final_url, now=now, content_type=result.content_type
+                )
         except FeedParseError as exc:
             return Failed("parse", f"not a usable feed: {exc}")
         return Fetched(

@@ -888,11 +888,14 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        deadline: float | None = None,
     ) -> FetchResult:
         """GET ``url``: a 2xx body or a 304; anything else raises ``FetchError``.
 
         The total timeout starts once a connection slot is ours, so waiting behind other
-        fetches to the same host never counts against a feed.
+        fetches to the same host never counts against a feed. ``deadline`` (the event
+        loop's clock) is the caller's own, waiting included: past it the fetch raises
+        ``TimeoutError``. One clock serves both (a poll had a timer for each).
         """
         target = validate_url(url)
         headers = {"Accept": _safe_header(accept) or FEED_ACCEPT}
@@ -901,16 +904,26 @@ class Fetcher:
         if (since := _safe_header(last_modified)) is not None:
             headers["If-Modified-Since"] = since
         host = target.host.lower()
-        await self._hosts.acquire(host)
+        clock = asyncio.timeout_at(deadline)
+        total = False  # whether the clock runs the total timeout (else the caller's deadline)
         try:
-            async with self._global, asyncio.timeout(self.limits.total_timeout):
-                return await self._get(target, url, headers, etag=tag, last_modified=since)
+            async with clock:
+                await self._hosts.acquire(host)
+                try:
+                    async with self._global:
+                        ends = asyncio.get_running_loop().time() + self.limits.total_timeout
+                        if deadline is None or ends < deadline:
+                            clock.reschedule(ends)
+                            total = True
+                        return await self._get(target, url, headers, etag=tag, last_modified=since)
+                finally:
+                    self._hosts.release(host)
         except TimeoutError:
+            if not (total and clock.expired()):
+                raise
             raise FetchError(
                 f"timed out after {self.limits.total_timeout:g}s in total", url=url
             ) from None
-        finally:
-            self._hosts.release(host)
 
     async def fetch_page(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -973,7 +986,7 @@ class Fetcher:
         if self._client.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         request = self._request(target, headers)
-        request.extensions[_VALIDATED] = target
+        request.extensions[_VALIDATED] = request.url  # a copy of target
         history: list[httpx.Response] = []
         while True:
             for hook in self._hooks:

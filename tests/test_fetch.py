@@ -315,6 +315,45 @@ async def test_trickling_body_fails_at_total_timeout(server: FeedServer, fetcher
     assert LIMITS.total_timeout <= elapsed < LIMITS.total_timeout + 1.0
 
 
+async def test_the_callers_deadline_ends_a_fetch_before_its_total_timeout(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    url = server.add("/trickle.xml", RSS * 40, chunked_size=64, chunk_delay=0.1)
+    deadline = asyncio.get_running_loop().time() + 0.4
+
+    with pytest.raises(TimeoutError):
+        await fetcher.fetch(url, deadline=deadline)
+
+    assert asyncio.get_running_loop().time() < deadline + 0.5
+
+
+async def test_a_later_deadline_leaves_the_total_timeout_to_end_the_fetch(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    url = server.add("/trickle.xml", RSS * 40, chunked_size=64, chunk_delay=0.1)
+    deadline = asyncio.get_running_loop().time() + 60
+
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url, deadline=deadline)
+
+    assert str(caught.value) == "timed out after 1s in total"
+
+
+async def test_the_callers_deadline_counts_the_wait_for_a_host_slot(server: FeedServer) -> None:
+    slow = server.add("/slow.xml", RSS, delay=0.25)
+    quick = server.add("/quick.xml", RSS)
+
+    async with Fetcher(replace(LIMITS, max_per_host=1), trust_env=False) as fetcher:
+        first = asyncio.create_task(fetcher.fetch(slow))
+        await asyncio.sleep(0.05)  # the slow fetch holds the host's one slot
+        with pytest.raises(TimeoutError):
+            await fetcher.fetch(quick, deadline=asyncio.get_running_loop().time() + 0.05)
+        assert (await first).content == RSS
+        assert (await fetcher.fetch(quick)).content == RSS  # the slot was given back
+
+    assert server.hits("/quick.xml") == 1
+
+
 # -- HTTP errors -------------------------------------------------------------------------------
 
 
