@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import socket
 import threading
 import time
 import zlib
@@ -13,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
 
@@ -23,6 +25,7 @@ from summaries.fetch import (
     Fetcher,
     FetchLimits,
     _redirect_url,
+    _SocketStream,
     parse_max_age,
     parse_retry_after,
 )
@@ -767,3 +770,39 @@ def test_feed_server_stops_promptly_with_a_slow_response_in_flight() -> None:
 
     assert time.perf_counter() - started < 1.0
     assert not thread.is_alive()
+
+
+# -- idle connections -----------------------------------------------------------------------
+
+
+class _PairEnd(httpcore.AsyncNetworkStream):
+    """One end of a socket pair as httpcore's stream (only its socket is looked at)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, info: str) -> object:
+        return self.sock if info == "socket" else None
+
+
+def test_an_idle_connection_is_readable_once_its_server_sent_something_or_hung_up() -> None:
+    ours, theirs = socket.socketpair()
+    stream = _SocketStream(_PairEnd(ours))
+    try:
+        assert stream.get_extra_info("is_readable") is False
+        theirs.close()  # the server hung up: the next read is the end
+        assert stream.get_extra_info("is_readable") is True
+        ours.close()
+        assert stream.get_extra_info("is_readable") is True
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_stream_without_a_socket_asks_the_inner_stream() -> None:
+    class Inner(_PairEnd):
+        def get_extra_info(self, info: str) -> object:
+            return "inner" if info == "is_readable" else None
+
+    with socket.socket() as sock:
+        assert _SocketStream(Inner(sock)).get_extra_info("is_readable") == "inner"
