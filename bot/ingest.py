@@ -173,8 +173,8 @@ def _state(feed: FeedRow) -> FeedState:
 
 def _changes(intent: FeedIntent, feed: FeedRow) -> FeedChanges:
     """The columns the poll changes: its times and error always, the rest when they differ
-    from the claimed row (a 304 changes none of them: an all-304 pass's executemany binds
-    4 values a feed instead of 10)."""
+    from the claimed row. A 304 changes none of the rest, so an all-304 pass's feeds share
+    one set of changes, which ``queries.update_feeds`` writes for many feeds at once."""
     changes: FeedChanges = {
         "last_checked": intent.last_checked,
         "next_check": intent.next_check,
