@@ -236,26 +236,35 @@ class MemorySampler:
         self._stop = threading.Event()
         self.peak = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._known: list[psutil.Process] = []
+        self._listed = -1.0
 
-    def processes(self) -> list[psutil.Process]:
+    def processes(self, *, fresh: bool = True) -> list[psutil.Process]:
+        """This process and its children; ``fresh=False`` reuses a list up to 1 s old:
+        listing children reads every process's stat file, and the sampler runs in the
+        process whose CPU is measured."""
         import psutil  # noqa: PLC0415
 
-        me = psutil.Process()
-        return [me, *(p for p in me.children(recursive=True) if p.pid != self._excluded)]
+        if fresh or time.monotonic() - self._listed > 1.0:
+            me = psutil.Process()
+            children = (p for p in me.children(recursive=True) if p.pid != self._excluded)
+            self._known = [me, *children]
+            self._listed = time.monotonic()
+        return self._known
 
-    def each(self) -> list[int]:
+    def each(self, *, fresh: bool = True) -> list[int]:
         """RSS of this process, then of each child."""
         import psutil  # noqa: PLC0415
 
         sizes = []
-        for process in self.processes():
+        for process in self.processes(fresh=fresh):
             with contextlib.suppress(psutil.NoSuchProcess):
                 if process.status() != psutil.STATUS_ZOMBIE:  # a replaced worker, not reaped
                     sizes.append(process.memory_info().rss)
         return sizes
 
-    def total(self) -> int:
-        return sum(self.each())
+    def total(self, *, fresh: bool = True) -> int:
+        return sum(self.each(fresh=fresh))
 
     def children_cpu(self) -> float:
         """CPU seconds the children (the workers) have used so far."""
@@ -270,7 +279,7 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
-            self.peak = max(self.peak, self.total())
+            self.peak = max(self.peak, self.total(fresh=False))
 
     def __enter__(self) -> MemorySampler:
         self._thread.start()

@@ -171,18 +171,27 @@ def _state(feed: FeedRow) -> FeedState:
     )
 
 
-def _changes(intent: FeedIntent) -> FeedChanges:
+def _changes(intent: FeedIntent, feed: FeedRow) -> FeedChanges:
+    """The columns the poll changes: its times and error always, the rest when they differ
+    from the claimed row. A 304 changes none of the rest, so an all-304 pass's feeds share
+    one set of changes, which ``queries.update_feeds`` writes for many feeds at once."""
     changes: FeedChanges = {
         "last_checked": intent.last_checked,
         "next_check": intent.next_check,
-        "consecutive_errors": intent.consecutive_errors,
         "last_error": intent.last_error,
-        "etag": intent.etag,
-        "last_modified": intent.last_modified,
-        "ttl_seconds": intent.ttl_seconds,
-        "title": intent.title,
-        "site_url": intent.site_url,
     }
+    if intent.consecutive_errors != feed.consecutive_errors:
+        changes["consecutive_errors"] = intent.consecutive_errors
+    if intent.etag != feed.etag:
+        changes["etag"] = intent.etag
+    if intent.last_modified != feed.last_modified:
+        changes["last_modified"] = intent.last_modified
+    if intent.ttl_seconds != feed.ttl_seconds:
+        changes["ttl_seconds"] = intent.ttl_seconds
+    if intent.title != feed.title:
+        changes["title"] = intent.title
+    if intent.site_url != feed.site_url:
+        changes["site_url"] = intent.site_url
     if intent.succeeded:
         changes["last_success"] = intent.last_checked
     if intent.url:
@@ -433,8 +442,7 @@ class Ingestor:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._deadline
         try:
-            async with asyncio.timeout_at(deadline):
-                outcome = await self._fetch(feed, now=now)
+            outcome = await self._fetch(feed, now=now, deadline=deadline)
         except TimeoutError:
             outcome = Failed("timeout", f"no feed within FEED_DEADLINE ({self._deadline:g} s)")
         seen = await self._seen(feed, outcome)
@@ -489,10 +497,12 @@ class Ingestor:
                     extra=_about(feed),
                 )
 
-    async def _fetch(self, feed: FeedRow, *, now: datetime) -> Outcome:
+    async def _fetch(self, feed: FeedRow, *, now: datetime, deadline: float) -> Outcome:
+        """The poll's outcome; TimeoutError past ``deadline`` (the fetcher's one clock
+        covers the fetch: no timer of its own for a 304)."""
         try:
             result = await self._fetcher.fetch(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified
+                feed.url, etag=feed.etag, last_modified=feed.last_modified, deadline=deadline
             )
         except FetchError as exc:
             return failure_of(exc)
@@ -501,9 +511,10 @@ class Ingestor:
                 result.etag, result.last_modified, result.max_age, result.permanent_redirect
             )
         try:
-            parsed = await self.parse_feed(
-                result.content, url=result.final_url, now=now, content_type=result.content_type
-            )
+            async with asyncio.timeout_at(deadline):
+                parsed = await self.parse_feed(
+                    result.content, url=result.final_url, now=now, content_type=result.content_type
+                )
         except FeedParseError as exc:
             return Failed("parse", f"not a usable feed: {exc}")
         return Fetched(
@@ -690,7 +701,7 @@ class Ingestor:
         now: datetime,
         report: PassReport,
     ) -> None:
-        changes = _changes(intent)
+        changes = _changes(intent, feed)
         if not candidates and not intent.relinks:
             # Nothing else to write: saved with a batch (one commit per feed made an
             # all-304 pass commit-bound).
@@ -898,7 +909,7 @@ class Ingestor:
         self._count(feed, failure, intent, report)
         try:
             async with self._write_lock, self._transaction() as session:
-                await queries.update_feed(session, feed.id, _changes(intent), add_error=True)
+                await queries.update_feed(session, feed.id, _changes(intent, feed), add_error=True)
         except StorageError as exc:
             log.warning(
                 "feed %s: its failure could not be recorded either: %s",

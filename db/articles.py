@@ -8,7 +8,7 @@ values: no ORM instance leaves a function here.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -50,6 +50,10 @@ class ArticleDraft:
     summary_error: str | None = None
 
 
+_DRAFT_COLUMNS = tuple(f.name for f in fields(ArticleDraft))
+_WHOLE_URL = frozenset({"url"})  # a cut URL would name another page
+
+
 def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> list[Sequence[Any]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -73,12 +77,18 @@ async def insert_article(
 async def insert_article_row(session: AsyncSession, draft: ArticleDraft, *, now: datetime) -> int:
     """``insert_article`` without the search words: the caller adds them
     (``add_new_rows``)."""
-    values = fit_to_columns("articles", asdict(draft), whole=frozenset({"url"}))
-    article = Article(**values, routed_at=None if draft.announce else now)
-    session.add(article)
-    await session.flush()
-    assert article.id is not None
-    return article.id
+    # One INSERT, not an ORM object flushed through the unit of work (a third of the
+    # ingest process's CPU per new article went to that); the columns are the same.
+    values = fit_to_columns(
+        "articles", {name: getattr(draft, name) for name in _DRAFT_COLUMNS}, whole=_WHOLE_URL
+    )
+    values["routed_at"] = None if draft.announce else now
+    connection = await session.connection()
+    result = await connection.execute(SQLModel.metadata.tables["articles"].insert(), values)
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row
+    article_id: int = key[0]
+    return article_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,20 +135,9 @@ async def claim_feeds(
     connection = await session.connection()
     found = (await connection.execute(query.with_for_update(skip_locked=True))).all()
     rows = [
-        FeedRow(
-            id=r.id,
-            url=r.url,
-            etag=r.etag,
-            last_modified=r.last_modified,
-            ttl_seconds=r.ttl_seconds,
-            consecutive_errors=r.consecutive_errors,
-            last_success=r.last_success,
-            title=r.title,
-            site_url=r.site_url,
-            topics=tuple(r.topics or ()),
-        )
-        for r in found
-        if is_claimable(lease_state(r.lease_owner, r.lease_until, me=owner, now=now))
+        FeedRow(*row[:9], tuple(row[9] or ()))  # the columns above, in FeedRow's order
+        for row in found
+        if is_claimable(lease_state(row[10], row[11], me=owner, now=now))
     ]
     await _set_lease(session, [r.id for r in rows], owner=owner, until=now + lease)
     return rows

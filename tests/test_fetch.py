@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import socket
 import threading
 import time
 import zlib
@@ -13,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
 
@@ -22,6 +24,8 @@ from summaries.fetch import (
     PAGE_ACCEPT,
     Fetcher,
     FetchLimits,
+    _redirect_url,
+    _SocketStream,
     parse_max_age,
     parse_retry_after,
 )
@@ -314,6 +318,45 @@ async def test_trickling_body_fails_at_total_timeout(server: FeedServer, fetcher
     assert LIMITS.total_timeout <= elapsed < LIMITS.total_timeout + 1.0
 
 
+async def test_the_callers_deadline_ends_a_fetch_before_its_total_timeout(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    url = server.add("/trickle.xml", RSS * 40, chunked_size=64, chunk_delay=0.1)
+    deadline = asyncio.get_running_loop().time() + 0.4
+
+    with pytest.raises(TimeoutError):
+        await fetcher.fetch(url, deadline=deadline)
+
+    assert asyncio.get_running_loop().time() < deadline + 0.5
+
+
+async def test_a_later_deadline_leaves_the_total_timeout_to_end_the_fetch(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    url = server.add("/trickle.xml", RSS * 40, chunked_size=64, chunk_delay=0.1)
+    deadline = asyncio.get_running_loop().time() + 60
+
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url, deadline=deadline)
+
+    assert str(caught.value) == "timed out after 1s in total"
+
+
+async def test_the_callers_deadline_counts_the_wait_for_a_host_slot(server: FeedServer) -> None:
+    slow = server.add("/slow.xml", RSS, delay=0.25)
+    quick = server.add("/quick.xml", RSS)
+
+    async with Fetcher(replace(LIMITS, max_per_host=1), trust_env=False) as fetcher:
+        first = asyncio.create_task(fetcher.fetch(slow))
+        await asyncio.sleep(0.05)  # the slow fetch holds the host's one slot
+        with pytest.raises(TimeoutError):
+            await fetcher.fetch(quick, deadline=asyncio.get_running_loop().time() + 0.05)
+        assert (await first).content == RSS
+        assert (await fetcher.fetch(quick)).content == RSS  # the slot was given back
+
+    assert server.hits("/quick.xml") == 1
+
+
 # -- HTTP errors -------------------------------------------------------------------------------
 
 
@@ -468,6 +511,52 @@ async def test_redirect_loop_is_a_fetch_error(server: FeedServer, fetcher: Fetch
 
     assert str(error) == "too many redirects (more than 3)"
     assert server.hits("/a.xml") + server.hits("/b.xml") == LIMITS.max_redirects + 1
+
+
+async def test_a_redirect_hop_carries_the_cookie_and_validators_of_the_first(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    server.add(
+        "/old.xml", redirect_to="/new.xml", redirect_status=302, headers={"Set-Cookie": "ok=1"}
+    )
+    server.add("/new.xml", RSS)
+
+    await fetcher.fetch(server.url("/old.xml"), etag='"v1"')
+    await fetcher.fetch(server.url("/new.xml"))
+
+    hops = [(path, headers) for _, path, headers in server.requests]
+    assert [path for path, _ in hops] == ["/old.xml", "/new.xml", "/new.xml"]
+    assert "cookie" not in hops[0][1]
+    assert hops[1][1]["cookie"] == "ok=1"
+    assert hops[1][1]["if-none-match"] == '"v1"'
+    assert hops[1][1]["host"] == f"127.0.0.1:{server.port}"
+    assert hops[2][1]["cookie"] == "ok=1"  # the client's cookies outlive one fetch
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ("/b.xml", "http://h.example/b.xml#top"),
+        ("b.xml", "http://h.example/dir/b.xml#top"),
+        ("//other.example/c.xml", "http://other.example/c.xml#top"),
+        ("https://other.example/c.xml#here", "https://other.example/c.xml#here"),
+        ("https:///c.xml", "https://h.example/c.xml#top"),
+    ],
+)
+def test_a_redirect_location_is_read_as_httpx_reads_it(location: str, expected: str) -> None:
+    request = httpx.Request("GET", "http://h.example/dir/a.xml#top")
+
+    assert str(_redirect_url(request, location)) == expected
+
+
+async def test_a_location_that_is_no_url_is_a_bad_response(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    server.add("/feed.xml", redirect_to="http://[::1/feed.xml")
+
+    error = await fetch_error(fetcher, server.url("/feed.xml"))
+
+    assert str(error).startswith("bad HTTP response (Invalid URL in location header")
 
 
 async def test_redirect_to_a_non_http_scheme_is_a_fetch_error(
@@ -681,3 +770,39 @@ def test_feed_server_stops_promptly_with_a_slow_response_in_flight() -> None:
 
     assert time.perf_counter() - started < 1.0
     assert not thread.is_alive()
+
+
+# -- idle connections -----------------------------------------------------------------------
+
+
+class _PairEnd(httpcore.AsyncNetworkStream):
+    """One end of a socket pair as httpcore's stream (only its socket is looked at)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, info: str) -> object:
+        return self.sock if info == "socket" else None
+
+
+def test_an_idle_connection_is_readable_once_its_server_sent_something_or_hung_up() -> None:
+    ours, theirs = socket.socketpair()
+    stream = _SocketStream(_PairEnd(ours))
+    try:
+        assert stream.get_extra_info("is_readable") is False
+        theirs.close()  # the server hung up: the next read is the end
+        assert stream.get_extra_info("is_readable") is True
+        ours.close()
+        assert stream.get_extra_info("is_readable") is True
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_stream_without_a_socket_asks_the_inner_stream() -> None:
+    class Inner(_PairEnd):
+        def get_extra_info(self, info: str) -> object:
+            return "inner" if info == "is_readable" else None
+
+    with socket.socket() as sock:
+        assert _SocketStream(Inner(sock)).get_extra_info("is_readable") == "inner"
