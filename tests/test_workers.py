@@ -13,7 +13,7 @@ from functools import partial
 import pytest
 
 from bot.errors import JobTimeout, PoolStopped, WorkerCrashed
-from bot.workers import WorkerPool
+from bot.workers import WORKER_NICENESS, WorkerPool
 
 
 def nap(seconds: float) -> int:
@@ -142,3 +142,12 @@ async def test_worker_processes_keep_numpy_to_one_thread_each() -> None:
         assert await pool.run(_blas_threads, timeout=60) == "1"
     finally:
         pool.close()
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+async def test_workers_run_below_the_bots_cpu_priority(pool: WorkerPool) -> None:
+    # In a burst the workers would take every core; niced, the bot's commands go first.
+    assert await pool.run(_niceness, timeout=60) == min(os.nice(0) + WORKER_NICENESS, 19)
