@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import itertools
 import logging
 import os
 import random
@@ -41,6 +42,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -204,15 +206,21 @@ class RemoteFake:
 
 
 async def ask(
-    fake: RemoteFake, stop: asyncio.Event, every: float, commands: tuple[str, ...]
+    fake: RemoteFake,
+    stop: asyncio.Event,
+    every: float,
+    commands: tuple[str, ...],
+    turns: Iterator[int],
 ) -> list[Sample]:
     """``benchmarks.latency.ask`` against the fake in its own process: one command every
-    ``every`` s, rotating over askers and ``commands``, until ``stop``."""
+    ``every`` s, rotating over askers and ``commands`` from the next of ``turns``, until
+    ``stop``. The turns go on from one phase to the next: started again, the first askers
+    of the burst were the last of the idle phase, asked again within a second, and
+    Telegram's one message a second to a chat held their answers back."""
     from benchmarks.latency import USERS  # noqa: PLC0415
     from benchmarks.latency import Sample as Taken  # noqa: PLC0415
 
     samples: list[Sample] = []
-    turn = 0
     pending: set[asyncio.Task[None]] = set()
 
     async def one(user: int, command: str) -> None:
@@ -225,8 +233,8 @@ async def ask(
 
     while not stop.is_set():
         started = time.monotonic()
+        turn = next(turns)
         user, command = USERS[turn % len(USERS)], commands[turn % len(commands)]
-        turn += 1
         task = asyncio.create_task(one(user, command))
         pending.add(task)
         task.add_done_callback(pending.discard)
@@ -345,13 +353,15 @@ async def commands_while(
     watch: LoopWatch,
     every: float,
     until: asyncio.Future[Any] | float,
+    *,
+    turns: Iterator[int],
     new_searches: bool = False,
 ) -> tuple[list[Sample], float]:
     """Commands from the askers until ``until`` (a future, or seconds); what they took and
     how long the phase lasted."""
     stop = asyncio.Event()
     started = time.monotonic()
-    asker = asyncio.create_task(ask(fake, stop, every, commands(new_searches)))
+    asker = asyncio.create_task(ask(fake, stop, every, commands(new_searches), turns))
     if isinstance(until, float):
         await asyncio.sleep(until)
     else:
@@ -426,8 +436,14 @@ async def measure(
                         flush=True,
                     )
                     watch.take()
+                    turns = itertools.count()
                     samples, seconds = await commands_while(
-                        fake, watch, args.every, args.seconds, args.new_searches
+                        fake,
+                        watch,
+                        args.every,
+                        args.seconds,
+                        turns=turns,
+                        new_searches=args.new_searches,
                     )
                     phases.append(Phase("idle", samples, *watch.take(), seconds))
                     await tell(server, "publish", range(args.feeds))
@@ -435,7 +451,7 @@ async def measure(
                     job = asyncio.ensure_future(ingest(app, ctx, burst))
                     cut = asyncio.ensure_future(asyncio.wait({job}, timeout=args.burst_seconds))
                     samples, seconds = await commands_while(
-                        fake, watch, args.every, cut, args.new_searches
+                        fake, watch, args.every, cut, turns=turns, new_searches=args.new_searches
                     )
                     stored = await stored_since(ctx.engine, before.last)
                     finished = job.done()
