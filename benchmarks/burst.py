@@ -166,10 +166,9 @@ class RemoteFake:
     def __init__(self) -> None:
         import multiprocessing  # noqa: PLC0415
 
-        self._conn, there = multiprocessing.get_context("spawn").Pipe()
-        self._process = multiprocessing.get_context("spawn").Process(
-            target=serve_fake, args=(there,), daemon=True
-        )
+        spawn = multiprocessing.get_context("spawn")
+        self._conn, there = spawn.Pipe()
+        self._process = spawn.Process(target=serve_fake, args=(there,), daemon=True)
         self._process.start()
         if not self._conn.poll(120):
             raise SystemExit("the fake Bot API did not start")
@@ -217,11 +216,10 @@ async def ask(
     ``stop``. The turns go on from one phase to the next: started again, the first askers
     of the burst were the last of the idle phase, asked again within a second, and
     Telegram's one message a second to a chat held their answers back."""
-    from benchmarks.latency import USERS  # noqa: PLC0415
     from benchmarks.latency import Sample as Taken  # noqa: PLC0415
+    from benchmarks.latency import take_turns  # noqa: PLC0415
 
     samples: list[Sample] = []
-    pending: set[asyncio.Task[None]] = set()
 
     async def one(user: int, command: str) -> None:
         queued, before = await fake.call("send", user, command)
@@ -231,16 +229,7 @@ async def ask(
         else:
             samples.append(Taken(command, reply[0] - queued, reply[1]))
 
-    while not stop.is_set():
-        started = time.monotonic()
-        turn = next(turns)
-        user, command = USERS[turn % len(USERS)], commands[turn % len(commands)]
-        task = asyncio.create_task(one(user, command))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-        await asyncio.sleep(max(every - (time.monotonic() - started), 0.0))
-    if pending:
-        await asyncio.wait(pending)
+    await take_turns(one, stop, every, commands, turns)
     return samples
 
 

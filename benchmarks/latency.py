@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import logging
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,8 +98,6 @@ async def ask(
 ) -> list[Sample]:
     """One command every ``every`` s, rotating over askers and ``commands``, until ``stop``."""
     samples: list[Sample] = []
-    turn = 0
-    pending: set[asyncio.Task[None]] = set()
 
     async def one(user: int, command: str) -> None:
         before = len(fake.messages(user))
@@ -112,17 +111,30 @@ async def ask(
         reply = fake.messages(user)[before]
         samples.append(Sample(command, reply.timestamp - queued, reply.plain_text or ""))
 
+    await take_turns(one, stop, every, commands, itertools.count())
+    return samples
+
+
+async def take_turns(
+    one: Callable[[int, str], Awaitable[None]],
+    stop: asyncio.Event,
+    every: float,
+    commands: tuple[str, ...],
+    turns: Iterator[int],
+) -> None:
+    """``one(user, command)`` started every ``every`` s, rotating over the askers and
+    ``commands`` from the next of ``turns``, until ``stop``; then waits for those in flight."""
+    pending: set[asyncio.Task[None]] = set()
     while not stop.is_set():
         started = time.monotonic()
+        turn = next(turns)
         user, command = USERS[turn % len(USERS)], commands[turn % len(commands)]
-        turn += 1
         task = asyncio.create_task(one(user, command))
         pending.add(task)
         task.add_done_callback(pending.discard)
         await asyncio.sleep(max(every - (time.monotonic() - started), 0.0))
     if pending:
         await asyncio.wait(pending)
-    return samples
 
 
 def percentile(values: list[float], share: float) -> float:

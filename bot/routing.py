@@ -238,26 +238,26 @@ async def fan_out(
 
 async def _fan_out_once(session: AsyncSession, budget: int, *, now: datetime) -> tuple[int, int]:
     """One fan-out transaction: (slots consumed, rows made)."""
+    taken: list[tuple[RouteRecord, BitMap]] = []
+    wanted = budget
+    for route in await routes_db.unfanned_routes(session, limit=FAN_OUT_ROUTES):
+        if wanted <= 0:
+            break
+        slots = route.instant[route.fanned : route.fanned + wanted]
+        taken.append((route, slots))
+        wanted -= len(slots)
+    # The articles' cards, read together (not one article and its source per route).
+    cards: dict[int, ArticleCard] = {}
+    await _load_cards(session, {route.article_id for route, _ in taken}, cards)
     used = made = 0
     dialect = session.get_bind().dialect
-    for route in await routes_db.unfanned_routes(session, limit=FAN_OUT_ROUTES):
-        if used >= budget:
-            break
-        slots = route.instant[route.fanned : route.fanned + budget - used]
+    for route, slots in taken:
         chats = await routes_db.slot_chats(session, list(slots), routed_at=route.created_at)
-        article = await session.get(Article, route.article_id)
-        sources = await chats_db.article_sources(session, [route.article_id])
+        card = cards.get(route.article_id)
         prepared = None
-        if article is not None:
+        if card is not None:
             prepared = await asyncio.to_thread(
-                _plan_deliveries,
-                dialect,
-                article,
-                sources.get(route.article_id, ""),
-                route,
-                slots=slots,
-                chats=chats,
-                now=now,
+                _plan_deliveries, dialect, card, route, slots=slots, chats=chats, now=now
             )
         if not await routes_db.advance_fanned(
             session, route.id, old=route.fanned, new=route.fanned + len(slots)
@@ -271,8 +271,7 @@ async def _fan_out_once(session: AsyncSession, budget: int, *, now: datetime) ->
 
 def _plan_deliveries(
     dialect: sa.Dialect,
-    article: Article,
-    source: str,
+    card: ArticleCard,
     route: RouteRecord,
     *,
     slots: BitMap,
@@ -281,8 +280,6 @@ def _plan_deliveries(
 ) -> PreparedRows | None:
     """The delivery rows of these slots of a route, ready for the driver; no I/O. Each
     distinct card (length, time zone, language) is rendered once."""
-    assert article.id is not None  # loaded from the database
-    card = card_from_article(article, source=source)
     rendered: dict[tuple[int, str, str | None], str | None] = {}
     rows: list[tuple[Any, ...]] = []
     for slot in slots:
@@ -301,13 +298,13 @@ def _plan_deliveries(
                 )
             except Exception:
                 # Bad data must not hold up every route behind this one: skipped, logged.
-                log.exception("card of article %s for settings %s failed", article.id, key)
+                log.exception("card of article %s for settings %s failed", card.id, key)
                 rendered[key] = None
         text = rendered[key]
         if text is None:
             continue
         row = _delivery_row(
-            chat.chat_id, chat.thread_id, "article", text, now=now, article_id=article.id
+            chat.chat_id, chat.thread_id, "article", text, now=now, article_id=card.id
         )
         rows.append(row)
     return prepare_rows(dialect, SQLModel.metadata.tables["deliveries"], DELIVERY_COLUMNS, rows)
